@@ -1,0 +1,260 @@
+"""``DfcVae``: the Keras model for facenet's three VAE graphs, with its training step."""
+import keras
+import tensorflow as tf
+from keras import ops
+
+from facenet_vae import losses
+from facenet_vae.definitions import DEFAULT_VAE_DEF, Conv, Residual, Upsample, get_definition
+from facenet_vae.layers import ScaledResidual, SlimConv2d, SlimDense
+
+
+def _build_blocks(specs, scope_prefix):
+    """Return Keras layers for a list of definition specs, named after their slim scopes."""
+    blocks = []
+    for spec in specs:
+        if isinstance(spec, Conv):
+            blocks.append(SlimConv2d(spec.filters, spec.kernel_size, spec.strides, spec.activation,
+                                     slim_scope=f"{scope_prefix}/{spec.scope}", name=spec.scope))
+        elif isinstance(spec, Residual):
+            for i in range(1, spec.repeats + 1):
+                leaf = f"{spec.scope}_{i}"
+                blocks.append(ScaledResidual(spec.filters, spec.kernel_size, 0.1,
+                                             slim_scope=f"{scope_prefix}/{spec.scope}/{leaf}", name=leaf))
+        elif isinstance(spec, Upsample):
+            blocks.append(keras.layers.UpSampling2D(2, interpolation="nearest", name=spec.scope))
+        else:
+            raise TypeError(f"Unknown layer spec {spec!r}")
+    return blocks
+
+
+def _run_blocks(blocks, x, training):
+    for block in blocks:
+        if isinstance(block, keras.layers.UpSampling2D):
+            x = block(x)
+        else:
+            x = block(x, training=training)
+    return x
+
+
+def _build_blocks_shapes(blocks, shape):
+    for block in blocks:
+        block.build(shape)
+        shape = block.compute_output_shape(shape)
+    return shape
+
+
+@keras.saving.register_keras_serializable(package="facenet_vae")
+class Encoder(keras.layers.Layer):
+    """facenet's ``encoder`` scope: convolutions, flatten, ``Fc_1`` (mean) and ``Fc_2`` (log-variance)."""
+
+    def __init__(self, vae_def, latent_var_size, **kwargs):
+        super().__init__(**kwargs)
+        self.vae_def = vae_def
+        self.latent_var_size = latent_var_size
+        definition = get_definition(vae_def)
+        self.blocks = _build_blocks(definition.encoder, "encoder")
+        self.fc_mean = SlimDense(latent_var_size, slim_scope="encoder/Fc_1", name="Fc_1")
+        self.fc_log_variance = SlimDense(latent_var_size, slim_scope="encoder/Fc_2", name="Fc_2")
+
+    def build(self, input_shape):
+        shape = _build_blocks_shapes(self.blocks, tuple(input_shape))
+        flat = (shape[0], shape[1] * shape[2] * shape[3])
+        self.fc_mean.build(flat)
+        self.fc_log_variance.build(flat)
+
+    def call(self, images, training=False):
+        net = _run_blocks(self.blocks, images, training)
+        net = ops.reshape(net, (ops.shape(net)[0], -1))
+        return self.fc_mean(net), self.fc_log_variance(net)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(vae_def=self.vae_def, latent_var_size=self.latent_var_size)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="facenet_vae")
+class Decoder(keras.layers.Layer):
+    """facenet's ``decoder`` scope: ``Fc_1`` to 4x4x256, then upsampling convolutions to the image."""
+
+    def __init__(self, vae_def, latent_var_size, **kwargs):
+        super().__init__(**kwargs)
+        self.vae_def = vae_def
+        self.latent_var_size = latent_var_size
+        definition = get_definition(vae_def)
+        self.input_grid = tuple(definition.decoder_input_shape)
+        units = self.input_grid[0] * self.input_grid[1] * self.input_grid[2]
+        self.fc = SlimDense(units, slim_scope="decoder/Fc_1", name="Fc_1")
+        self.blocks = _build_blocks(definition.decoder, "decoder")
+
+    def build(self, input_shape):
+        self.fc.build(tuple(input_shape))
+        _build_blocks_shapes(self.blocks, (input_shape[0],) + self.input_grid)
+
+    def call(self, latent, training=False):
+        net = ops.reshape(self.fc(latent), (-1,) + self.input_grid)
+        return _run_blocks(self.blocks, net, training)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(vae_def=self.vae_def, latent_var_size=self.latent_var_size)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="facenet_vae")
+class DfcVae(keras.Model):
+    """A facenet DFC-VAE. Images in and out are in facenet's normalised space (see normalization).
+
+    ``call(images)`` returns the reconstruction: decoded from the mean in inference, from a sampled
+    latent when ``training=True`` (as facenet's graph did). ``forward`` also returns mean and
+    log-variance for the training step.
+    """
+
+    def __init__(self, vae_def=DEFAULT_VAE_DEF, latent_var_size=100, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(latent_var_size, int) or isinstance(latent_var_size, bool) or latent_var_size <= 0:
+            raise ValueError(f"latent_var_size must be a positive integer, got {latent_var_size!r}")
+        definition = get_definition(vae_def)
+        self.vae_def = vae_def
+        self.latent_var_size = latent_var_size
+        self.image_size = definition.image_size
+        self.encoder = Encoder(vae_def, latent_var_size, name="encoder")
+        self.decoder = Decoder(vae_def, latent_var_size, name="decoder")
+        self.objective = None
+        self.feature_extractor = None
+        self._trackers = {}
+
+    # -- graph -------------------------------------------------------------------------------
+    def build(self, input_shape=None):
+        batch = None if input_shape is None else input_shape[0]
+        self.encoder.build((batch, self.image_size, self.image_size, 3))
+        self.decoder.build((batch, self.latent_var_size))
+        self.built = True
+
+    def encode(self, images, training=False):
+        """Return ``(mean, log_variance)``, float32, for normalised images."""
+        mean, log_variance = self.encoder(images, training=training)
+        return ops.cast(mean, "float32"), ops.cast(log_variance, "float32")
+
+    def decode(self, latent, training=False):
+        """Return normalised images (float32) decoded from latent vectors."""
+        return ops.cast(self.decoder(latent, training=training), "float32")
+
+    def sample_latent(self, mean, log_variance, seed=None):
+        """Return ``mean + eps * exp(log_variance / 2)``, eps ~ N(0, I), in float32."""
+        std = ops.sqrt(losses.safe_exp_log_variance(log_variance))
+        eps = keras.random.normal(ops.shape(mean), dtype="float32", seed=seed)
+        return mean + eps * std
+
+    def forward(self, images, training=False, sample=None):
+        """Return ``(reconstruction, mean, log_variance)``; samples the latent when ``sample`` (default: training)."""
+        sample = training if sample is None else sample
+        mean, log_variance = self.encode(images, training=training)
+        latent = self.sample_latent(mean, log_variance) if sample else mean
+        return self.decode(latent, training=training), mean, log_variance
+
+    def call(self, images, training=False):
+        reconstruction, _, _ = self.forward(images, training=training)
+        return reconstruction
+
+    def slim_variables(self):
+        """Return ``{slim checkpoint variable name: keras variable}`` for every model variable."""
+        if not self.built:
+            self.build()
+        mapping = {}
+        for layer in [*self.encoder.blocks, self.encoder.fc_mean, self.encoder.fc_log_variance,
+                      self.decoder.fc, *self.decoder.blocks]:
+            if hasattr(layer, "slim_variables"):
+                mapping.update(layer.slim_variables())
+        return mapping
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(vae_def=self.vae_def, latent_var_size=self.latent_var_size)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    # -- training ----------------------------------------------------------------------------
+    def compile(self, optimizer="adam", *, alfa=1.0, beta=0.5, pixel_weight=0.0, feature_extractor=None,
+                reduction="sum", **kwargs):
+        """Configure the objective ``alfa * KL + beta * feature_term + pixel_weight * pixel_term``.
+
+        ``feature_extractor`` maps normalised images to a dict ``{layer name: feature map}``; with
+        none, the feature term is absent (facenet's PLAIN mode is ``pixel_weight=beta``).
+        """
+        if reduction not in losses.REDUCTIONS:
+            raise ValueError(f"Unknown loss reduction {reduction!r}; choose one of {losses.REDUCTIONS}")
+        super().compile(optimizer=optimizer, **kwargs)
+        self.objective = dict(alfa=float(alfa), beta=float(beta), pixel_weight=float(pixel_weight),
+                              reduction=reduction)
+        self.feature_extractor = feature_extractor
+        names = ["loss", "kl_loss", "reconstruction_loss", "pixel_loss"]
+        if feature_extractor is not None:
+            names += [f"{name}_loss" for name in feature_extractor.layer_names]
+        self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
+
+    @property
+    def metrics(self):
+        return list(self._trackers.values())
+
+    def compute_losses(self, images, reconstruction, mean, log_variance):
+        """Return a dict of float32 loss terms (``loss`` is the total) for one batch."""
+        objective = self.objective or dict(alfa=1.0, beta=0.5, pixel_weight=0.0, reduction="sum")
+        reduction = objective["reduction"]
+        global_batch = self._global_batch_size(images)
+        terms = {"kl_loss": losses.kl_loss(mean, log_variance, global_batch),
+                 "pixel_loss": losses.pixel_loss(images, reconstruction, reduction, global_batch)}
+        feature_term = tf.constant(0.0, tf.float32)
+        if self.feature_extractor is not None:
+            batch = tf.shape(images)[0]
+            features = self.feature_extractor(
+                tf.concat([tf.cast(images, tf.float32), tf.cast(reconstruction, tf.float32)], axis=0))
+            for name in self.feature_extractor.layer_names:
+                value = features[name]
+                term = losses.feature_loss(value[:batch], value[batch:], reduction, global_batch)
+                terms[f"{name}_loss"] = term
+                feature_term = feature_term + term
+        weighted_pixel = objective["pixel_weight"] * terms["pixel_loss"]
+        terms["reconstruction_loss"] = objective["beta"] * feature_term + weighted_pixel
+        terms["loss"] = objective["alfa"] * terms["kl_loss"] + terms["reconstruction_loss"]
+        return terms
+
+    @staticmethod
+    def _global_batch_size(images):
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        return tf.shape(images)[0] * replicas
+
+    def _update_trackers(self, terms):
+        for name, tracker in self._trackers.items():
+            tracker.update_state(terms[name])
+        return {name: tracker.result() for name, tracker in self._trackers.items()}
+
+    @staticmethod
+    def _images_from(data):
+        return data[0] if isinstance(data, (tuple, list)) else data
+
+    def train_step(self, data):
+        images = self._images_from(data)
+        with tf.GradientTape() as tape:
+            reconstruction, mean, log_variance = self.forward(images, training=True)
+            terms = self.compute_losses(images, reconstruction, mean, log_variance)
+            scaled_loss = self.optimizer.scale_loss(terms["loss"])
+        variables = self.trainable_variables
+        gradients = tape.gradient(scaled_loss, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        return self._update_trackers(terms)
+
+    def test_step(self, data):
+        images = self._images_from(data)
+        reconstruction, mean, log_variance = self.forward(images, training=False, sample=True)
+        return self._update_trackers(self.compute_losses(images, reconstruction, mean, log_variance))
+
+
+def build_vae(vae_def=DEFAULT_VAE_DEF, latent_var_size=100):
+    """Return a built ``DfcVae`` for the facenet definition named ``vae_def``."""
+    model = DfcVae(vae_def=vae_def, latent_var_size=latent_var_size)
+    model.build()
+    return model

@@ -1,0 +1,23 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="facenet-vae",
+    version="0.1.0",
+    description="TensorFlow 2 / Keras 3 port of facenet's Deep Feature Consistent VAE (DFC-VAE)",
+    packages=find_packages(include=["facenet_vae", "facenet_vae.*"]),
+    py_modules=["train_vae", "generate"],
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.21,<2.22",
+        "keras>=3.10",
+        "tensorflow-datasets",
+        "numpy",
+        "absl-py",
+        "matplotlib",
+        "h5py",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "hypothesis"],
+        "eval": ["scikit-learn"],
+    },
+)
