@@ -227,9 +227,17 @@ class DfcVae(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         return tf.shape(images)[0] * replicas
 
-    def _update_trackers(self, terms):
-        for name, tracker in self._trackers.items():
-            tracker.update_state(terms[name])
+    def _update_trackers(self, terms, only_if_finite=False):
+        def update():
+            for name, tracker in self._trackers.items():
+                tracker.update_state(terms[name])
+            return tf.constant(True)
+
+        if only_if_finite:
+            # Loss scaling skips a float16 step whose loss overflowed; keep it out of the metrics too.
+            tf.cond(tf.math.is_finite(terms["loss"]), update, lambda: tf.constant(False))
+        else:
+            update()
         return {name: tracker.result() for name, tracker in self._trackers.items()}
 
     @staticmethod
@@ -245,7 +253,8 @@ class DfcVae(keras.Model):
         variables = self.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
-        return self._update_trackers(terms)
+        skips_nonfinite = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
+        return self._update_trackers(terms, only_if_finite=skips_nonfinite)
 
     def test_step(self, data):
         images = self._images_from(data)

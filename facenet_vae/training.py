@@ -1,0 +1,257 @@
+"""One training run, from a ``TrainConfig`` to a run folder with checkpoints, grids and models.
+
+``train_vae.py`` only turns flags into a ``TrainConfig``; everything else happens here so tests
+and benchmarks drive the same code.
+"""
+import dataclasses
+import math
+import os
+from typing import Optional
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+from facenet_vae import run_folder
+from facenet_vae.callbacks import TrainingMonitor
+from facenet_vae.definitions import DEFAULT_VAE_DEF, VAE_DEFINITIONS, get_definition
+from facenet_vae.model import DfcVae
+
+LOSS_TYPES = ("PLAIN", "PERCEPTUAL")
+MIXED_PRECISION = ("none", "float16", "bfloat16")
+DATASETS = ("synthetic", "folder", "celeba", "celeb_a", "npz")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything a training run is configured with (flag names follow facenet's train_vae.py)."""
+    vae_def: str = DEFAULT_VAE_DEF
+    latent_var_size: int = 100
+    dataset: Optional[str] = None          # None: synthetic without data_dir, else folder (or npz)
+    data_dir: Optional[str] = None
+    models_base_dir: str = "checkpoints"
+    reconstruction_loss_type: str = "PERCEPTUAL"
+    perceptual_model: str = "vgg19"
+    perceptual_weights: str = "imagenet"
+    loss_features: Optional[str] = None    # None: vgg123 for VGG, the three stem layers for facenet
+    alfa: float = 1.0
+    beta: float = 0.5
+    pixel_weight: Optional[float] = None   # None: beta in PLAIN mode (facenet), 0 in PERCEPTUAL mode
+    loss_reduction: str = "sum"
+    max_nrof_steps: int = 50000
+    save_every_n_steps: int = 1000
+    summary_every_n_steps: int = 100
+    batch_size: int = 128
+    input_image_size: Optional[int] = None  # crop-or-pad size before resizing; also the facenet net's input
+    center_crop: bool = False
+    cache: bool = False
+    strict: bool = False
+    num_synthetic: int = 4000
+    tfds_download: bool = False
+    initial_learning_rate: float = 0.0005
+    learning_rate_decay_steps: int = 1
+    learning_rate_decay_factor: float = 1.0
+    seed: int = 666
+    deterministic: bool = False
+    mixed_precision: str = "none"
+    jit_compile: bool = False
+    steps_per_execution: int = 1
+    resume: Optional[str] = None
+    export_saved_model: bool = True
+    verbose: int = 1
+
+    def validate(self):
+        """Raise ValueError with a clear message for any value the run cannot use; returns self."""
+        if self.vae_def not in VAE_DEFINITIONS:
+            raise ValueError(f"--vae_def={self.vae_def!r} is unknown; choose one of {sorted(VAE_DEFINITIONS)}")
+        positive = ["latent_var_size", "max_nrof_steps", "save_every_n_steps", "summary_every_n_steps",
+                    "batch_size", "learning_rate_decay_steps", "num_synthetic", "steps_per_execution"]
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"--{name} must be a positive integer, got {value!r}")
+        if self.input_image_size is not None and self.input_image_size < 8:
+            raise ValueError(f"--input_image_size must be at least 8 pixels, got {self.input_image_size}")
+        for name in ("alfa", "beta", "initial_learning_rate", "learning_rate_decay_factor"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"--{name} must be a finite non-negative number, got {value!r}")
+        if self.pixel_weight is not None and (not math.isfinite(self.pixel_weight) or self.pixel_weight < 0):
+            raise ValueError(f"--pixel_weight must be a finite non-negative number, got {self.pixel_weight!r}")
+        if self.reconstruction_loss_type not in LOSS_TYPES:
+            raise ValueError(f"--reconstruction_loss_type must be one of {LOSS_TYPES}, "
+                             f"got {self.reconstruction_loss_type!r}")
+        if self.mixed_precision not in MIXED_PRECISION:
+            raise ValueError(f"--mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
+        if self.loss_reduction not in ("sum", "mean"):
+            raise ValueError(f"--loss_reduction must be 'sum' (facenet) or 'mean', got {self.loss_reduction!r}")
+        if self.resolved_dataset() not in DATASETS:
+            raise ValueError(f"--dataset must be one of {DATASETS}, got {self.dataset!r}")
+        if self.resolved_dataset() != "synthetic" and not self.data_dir:
+            raise ValueError(f"--dataset={self.resolved_dataset()} needs --data_dir")
+        if self.reconstruction_loss_type == "PERCEPTUAL":
+            from facenet_vae.feature_networks import FEATURE_NETWORKS, resolve_layer_names
+            if self.perceptual_model not in FEATURE_NETWORKS:
+                raise ValueError(f"--perceptual_model must be one of {FEATURE_NETWORKS}, "
+                                 f"got {self.perceptual_model!r}")
+            resolve_layer_names(self.perceptual_model, self.resolved_loss_features())
+        return self
+
+    def resolved_dataset(self):
+        """Return the data set kind, inferring it from ``data_dir`` when ``dataset`` is unset."""
+        if self.dataset:
+            return self.dataset
+        if not self.data_dir:
+            return "synthetic"
+        return "npz" if str(self.data_dir).endswith(".npz") else "folder"
+
+    def resolved_loss_features(self):
+        """Return the feature layer spec: the flag, or the default preset of the perceptual model."""
+        if self.loss_features:
+            return self.loss_features
+        return "Conv2d_1a_3x3,Conv2d_2a_3x3,Conv2d_2b_3x3" if self.perceptual_model == "facenet" else "vgg123"
+
+    def resolved_pixel_weight(self):
+        """Return the pixel-term weight: the flag, else facenet's (beta in PLAIN, 0 in PERCEPTUAL)."""
+        if self.pixel_weight is not None:
+            return float(self.pixel_weight)
+        return float(self.beta) if self.reconstruction_loss_type == "PLAIN" else 0.0
+
+
+def set_precision_policy(mixed_precision):
+    """Set Keras' global dtype policy for ``none|float16|bfloat16``; returns the policy name."""
+    name = {"none": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}[mixed_precision]
+    keras.mixed_precision.set_global_policy(name)
+    return name
+
+
+def make_optimizer(config):
+    """Return facenet's Adam with a staircase exponential decay, loss-scaled under float16."""
+    schedule = keras.optimizers.schedules.ExponentialDecay(
+        config.initial_learning_rate, config.learning_rate_decay_steps, config.learning_rate_decay_factor,
+        staircase=True)
+    # TF1's AdamOptimizer epsilon, which facenet trained with.
+    optimizer = keras.optimizers.Adam(learning_rate=schedule, epsilon=1e-8)
+    if config.mixed_precision == "float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def make_feature_extractor(config, image_size):
+    """Return the frozen feature network for PERCEPTUAL runs, or None for PLAIN."""
+    if config.reconstruction_loss_type != "PERCEPTUAL":
+        return None
+    from facenet_vae.feature_networks import build_feature_extractor
+    return build_feature_extractor(
+        config.perceptual_model, config.resolved_loss_features(), weights=config.perceptual_weights,
+        input_image_size=config.input_image_size or 160, image_size=image_size)
+
+
+def load_data(config, image_size, run_dir, seed):
+    """Return ``(dataset, description, num_images)`` for the configured data source."""
+    from facenet_vae.data import load_training_images
+    kind = config.resolved_dataset()
+    # Synthetic and .npz faces are already aligned at model size: crop-or-pad would only add borders.
+    crop = None if kind in ("synthetic", "npz") else (config.input_image_size or image_size)
+    return load_training_images(
+        kind, config.data_dir, image_size=image_size, input_image_size=crop, batch_size=config.batch_size,
+        seed=seed, cache=config.cache, center_crop=config.center_crop, strict=config.strict,
+        bad_files_log=os.path.join(run_dir, "bad_files.txt"), tfds_download=config.tfds_download,
+        num_synthetic=config.num_synthetic)
+
+
+def _open_run(config):
+    if config.resume:
+        run_dir = os.path.expanduser(config.resume)
+        stored = run_folder.read_model_config(run_dir)
+        requested = {"vae_def": config.vae_def, "latent_var_size": config.latent_var_size}
+        if stored != requested:
+            raise run_folder.RunFolderError(
+                f"--resume={run_dir} holds a {stored['vae_def']} model with latent size "
+                f"{stored['latent_var_size']}, but this run asks for {config.vae_def} with latent size "
+                f"{config.latent_var_size}")
+        return run_dir
+    return run_folder.create_run_folder(config.models_base_dir)
+
+
+def train(config):
+    """Run training as configured; returns the run folder path."""
+    config.validate()
+    set_precision_policy(config.mixed_precision)
+    keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+    run_dir = _open_run(config)
+    run_folder.write_arguments(run_dir, dataclasses.asdict(config), append=bool(config.resume))
+    logging.info("run folder: %s", run_dir)
+
+    definition = get_definition(config.vae_def)
+    model = DfcVae(config.vae_def, config.latent_var_size)
+    model.build()
+    feature_extractor = make_feature_extractor(config, definition.image_size)
+    optimizer = make_optimizer(config)
+    model.compile(optimizer, alfa=config.alfa, beta=config.beta, pixel_weight=config.resolved_pixel_weight(),
+                  feature_extractor=feature_extractor, reduction=config.loss_reduction,
+                  jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution)
+    optimizer.build(model.trainable_variables)
+    run_folder.write_model_config(run_dir, model)
+
+    checkpoints = run_folder.TrainingCheckpoints(run_dir, model, optimizer)
+    start_step = 0
+    if config.resume:
+        prefix = checkpoints.restore_latest(require=False)
+        start_step = int(keras.ops.convert_to_numpy(optimizer.iterations)) if prefix else 0
+        logging.info("resumed from %s at step %d", prefix or "(no checkpoint yet)", start_step)
+
+    # A resumed run reshuffles with a different seed so it does not replay the first batches.
+    dataset, description, num_images = load_data(config, definition.image_size, run_dir, config.seed + start_step)
+    logging.info("data: %s (%d images); objective: %s", description, num_images, describe_objective(config))
+    sample_images = next(iter(dataset))[:8]
+
+    if start_step >= config.max_nrof_steps:
+        logging.info("already at step %d >= max_nrof_steps %d", start_step, config.max_nrof_steps)
+    else:
+        monitor = TrainingMonitor(run_dir, checkpoints, config.save_every_n_steps, config.max_nrof_steps,
+                                  sample_images, config.summary_every_n_steps,
+                                  skip_nonfinite=config.mixed_precision == "float16")
+        epochs = math.ceil(config.max_nrof_steps / config.save_every_n_steps)
+        model.fit(dataset, epochs=epochs, steps_per_epoch=config.save_every_n_steps,
+                  initial_epoch=start_step // config.save_every_n_steps, callbacks=[monitor],
+                  verbose=config.verbose)
+    finish_run(run_dir, model, config)
+    return run_dir
+
+
+def describe_objective(config):
+    """Return a one-line description of the configured loss, for the log."""
+    pixel = config.resolved_pixel_weight()
+    if config.reconstruction_loss_type == "PLAIN":
+        return f"PLAIN: {config.alfa} * KL + {pixel} * pixel ({config.loss_reduction} over batch)"
+    text = (f"PERCEPTUAL: {config.alfa} * KL + {config.beta} * features[{config.perceptual_model}: "
+            f"{config.resolved_loss_features()}, weights={config.perceptual_weights}]")
+    if pixel:
+        text += f" + {pixel} * pixel"
+    return text + f" ({config.loss_reduction} over batch)"
+
+
+def save_keras_model(model, path):
+    """Write ``model`` as a ``.keras`` file atomically; returns ``path``."""
+    tmp = path + ".tmp.keras"
+    model.save(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def finish_run(run_dir, model, config):
+    """Write the final ``model.keras`` (and the SavedModel when asked); returns the run folder."""
+    # The files users load hold a float32 model whatever precision training ran in.
+    keras.mixed_precision.set_global_policy("float32")
+    inference_model = DfcVae(model.vae_def, model.latent_var_size)
+    inference_model.build()
+    inference_model.set_weights(model.get_weights())
+    save_keras_model(inference_model, os.path.join(run_dir, "model.keras"))
+    if config.export_saved_model:
+        from facenet_vae.export import export_saved_model
+        export_saved_model(inference_model, os.path.join(run_dir, "saved_model"))
+    return run_dir
