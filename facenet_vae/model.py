@@ -101,6 +101,19 @@ class Decoder(keras.layers.Layer):
         return config
 
 
+class _MetricSet:
+    """A name -> metric mapping that Keras' attribute tracking leaves alone."""
+
+    def __init__(self, metrics):
+        self._metrics = dict(metrics)
+
+    def items(self):
+        return self._metrics.items()
+
+    def values(self):
+        return self._metrics.values()
+
+
 @keras.saving.register_keras_serializable(package="facenet_vae")
 class DfcVae(keras.Model):
     """A facenet DFC-VAE. Images in and out are in facenet's normalised space (see normalization).
@@ -122,7 +135,7 @@ class DfcVae(keras.Model):
         self.decoder = Decoder(vae_def, latent_var_size, name="decoder")
         self.objective = None
         self.feature_extractor = None
-        self._trackers = {}
+        self._loss_metrics = _MetricSet({})
 
     # -- graph -------------------------------------------------------------------------------
     def build(self, input_shape=None):
@@ -194,11 +207,13 @@ class DfcVae(keras.Model):
         names = ["loss", "kl_loss", "reconstruction_loss", "pixel_loss"]
         if feature_extractor is not None:
             names += [f"{name}_loss" for name in feature_extractor.layer_names]
-        self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        # Held in a plain (untracked) container: the model is already built, so Keras would refuse
+        # new tracked state here, and metric variables do not belong in model checkpoints anyway.
+        self._loss_metrics = _MetricSet({name: keras.metrics.Mean(name=name) for name in names})
 
     @property
     def metrics(self):
-        return list(self._trackers.values())
+        return list(self._loss_metrics.values())
 
     def compute_losses(self, images, reconstruction, mean, log_variance):
         """Return a dict of float32 loss terms (``loss`` is the total) for one batch."""
@@ -229,7 +244,7 @@ class DfcVae(keras.Model):
 
     def _update_trackers(self, terms, only_if_finite=False):
         def update():
-            for name, tracker in self._trackers.items():
+            for name, tracker in self._loss_metrics.items():
                 tracker.update_state(terms[name])
             return tf.constant(True)
 
@@ -238,7 +253,7 @@ class DfcVae(keras.Model):
             tf.cond(tf.math.is_finite(terms["loss"]), update, lambda: tf.constant(False))
         else:
             update()
-        return {name: tracker.result() for name, tracker in self._trackers.items()}
+        return {name: tracker.result() for name, tracker in self._loss_metrics.items()}
 
     @staticmethod
     def _images_from(data):

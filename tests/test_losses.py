@@ -1,0 +1,104 @@
+"""Loss terms of the train step against hand-computed numpy values on a fixed batch of real faces."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import facenet_vae
+from facenet_vae import losses
+from facenet_vae.normalization import IMG_MEAN, IMG_STDDEV
+
+
+class ToyFeatures:
+    """A stand-in feature network: two named 'layers' that are simple functions of the input."""
+    layer_names = ["double", "pooled_square"]
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, images):
+        self.calls.append(int(images.shape[0]))
+        return {"double": 2.0 * images,
+                "pooled_square": tf.nn.avg_pool2d(tf.square(images), 4, 4, "VALID")}
+
+
+def _np_kl(mean, log_var):
+    return np.mean(0.5 * np.sum(np.exp(log_var) + mean ** 2 - 1.0 - log_var, axis=1))
+
+
+@pytest.fixture(scope="module")
+def faces(celeba_npz):
+    pixels = celeba_npz["images"][:4].astype(np.float32)
+    return pixels, (pixels - IMG_MEAN) / IMG_STDDEV
+
+
+def test_kl_matches_facenet_formula():
+    rng = np.random.default_rng(0)
+    mean, log_var = rng.normal(size=(5, 7)), rng.normal(size=(5, 7))
+    np.testing.assert_allclose(losses.kl_loss(mean, log_var).numpy(), _np_kl(mean, log_var), rtol=1e-5)
+    # Averaged over the global batch under a strategy: a replica's share of a batch of 10.
+    np.testing.assert_allclose(losses.kl_loss(mean, log_var, global_batch_size=10).numpy(),
+                               _np_kl(mean, log_var) / 2, rtol=1e-5)
+
+
+def test_kl_is_finite_for_huge_log_variance_and_float16_inputs():
+    mean = tf.zeros((2, 3), tf.float16)
+    log_var = tf.constant([[1e4, 500.0, 0.0], [88.0, 89.0, -5.0]], tf.float32)
+    value = losses.kl_loss(mean, tf.cast(log_var, tf.float16))
+    assert value.dtype == tf.float32
+    assert np.isfinite(value.numpy())
+    with tf.GradientTape() as tape:
+        tape.watch(log_var)
+        kl = losses.kl_loss(mean, log_var)
+    assert np.all(np.isfinite(tape.gradient(kl, log_var).numpy()))
+
+
+def test_pixel_loss_is_facenet_sum_in_pixel_space(faces):
+    pixels, normalized = faces
+    reconstruction = normalized[::-1] * 0.5
+    recon_pixels = reconstruction * IMG_STDDEV + IMG_MEAN
+    expected = np.sum((pixels - recon_pixels) ** 2)
+    np.testing.assert_allclose(losses.pixel_loss(normalized, reconstruction).numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(losses.pixel_loss(normalized, reconstruction, "mean").numpy(), expected / 4,
+                               rtol=1e-5)
+    with pytest.raises(ValueError, match="reduction"):
+        losses.pixel_loss(normalized, reconstruction, "median")
+
+
+@pytest.mark.parametrize("loss_type", ["PLAIN", "PERCEPTUAL"])
+def test_total_objective_matches_hand_computation(faces, loss_type):
+    _, normalized = faces
+    model = facenet_vae.build_vae("dfc_vae", latent_var_size=8)
+    extractor = ToyFeatures() if loss_type == "PERCEPTUAL" else None
+    pixel_weight = 0.5 if loss_type == "PLAIN" else 0.0
+    model.compile("adam", alfa=1.0, beta=0.5, pixel_weight=pixel_weight, feature_extractor=extractor)
+    reconstruction, mean, log_var = model.forward(normalized, training=False)
+    terms = model.compute_losses(normalized, reconstruction, mean, log_var)
+
+    x, r = normalized, reconstruction.numpy()
+    kl = _np_kl(mean.numpy(), log_var.numpy())
+    pixel = np.sum(((x - r) * IMG_STDDEV) ** 2)
+    np.testing.assert_allclose(terms["kl_loss"].numpy(), kl, rtol=1e-4)
+    np.testing.assert_allclose(terms["pixel_loss"].numpy(), pixel, rtol=1e-4)
+    if loss_type == "PLAIN":
+        # facenet PLAIN: alfa * KL + beta * sum of squared pixel errors over the batch.
+        np.testing.assert_allclose(terms["loss"].numpy(), kl + 0.5 * pixel, rtol=1e-4)
+    else:
+        double = np.sum((2 * x - 2 * r) ** 2)
+        pool = lambda a: tf.nn.avg_pool2d(tf.square(a), 4, 4, "VALID").numpy()
+        pooled = np.sum((pool(x) - pool(r)) ** 2)
+        np.testing.assert_allclose(terms["double_loss"].numpy(), double, rtol=1e-4)
+        np.testing.assert_allclose(terms["pooled_square_loss"].numpy(), pooled, rtol=1e-4)
+        np.testing.assert_allclose(terms["loss"].numpy(), kl + 0.5 * (double + pooled), rtol=1e-4)
+        # Input and reconstruction go through the feature network as one batch.
+        assert extractor.calls == [8]
+
+
+def test_metrics_are_keras_means_and_reset(faces):
+    import keras
+    _, normalized = faces
+    model = facenet_vae.build_vae("dfc_vae", latent_var_size=8)
+    model.compile(keras.optimizers.Adam(1e-4), pixel_weight=0.5)
+    assert all(isinstance(m, keras.metrics.Mean) for m in model.metrics)
+    assert {m.name for m in model.metrics} >= {"loss", "kl_loss", "reconstruction_loss"}
+    logs = model.train_on_batch(normalized, return_dict=True)
+    assert all(np.isfinite(v) for v in logs.values())
