@@ -15,6 +15,7 @@ setup(
         "absl-py",
         "matplotlib",
         "h5py",
+        "tensorboard",
     ],
     extras_require={
         "test": ["pytest>=8", "hypothesis"],

@@ -243,6 +243,13 @@ def save_keras_model(model, path):
     return path
 
 
+def write_prior_samples(model, path, count=64, seed=0):
+    """Decode ``count`` latents drawn from N(0, I) and write them as a grid PNG; returns ``path``."""
+    from facenet_vae.image_grid import put_images_on_grid, to_uint8_pixels, write_png
+    latent = tf.random.stateless_normal((count, model.latent_var_size), seed=(seed, 0))
+    return write_png(path, put_images_on_grid(to_uint8_pixels(model.decode(latent)), shape=(8, count // 8)))
+
+
 def finish_run(run_dir, model, config):
     """Write the final ``model.keras`` (and the SavedModel when asked); returns the run folder."""
     # The files users load hold a float32 model whatever precision training ran in.
@@ -251,6 +258,7 @@ def finish_run(run_dir, model, config):
     inference_model.build()
     inference_model.set_weights(model.get_weights())
     save_keras_model(inference_model, os.path.join(run_dir, "model.keras"))
+    write_prior_samples(inference_model, os.path.join(run_dir, "samples.png"), seed=config.seed)
     if config.export_saved_model:
         from facenet_vae.export import export_saved_model
         export_saved_model(inference_model, os.path.join(run_dir, "saved_model"))

@@ -1,0 +1,182 @@
+"""Training: loss goes down on real faces, mixed precision, resume, run folder outputs, NaN guard."""
+import glob
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import facenet_vae
+from facenet_vae import run_folder
+from facenet_vae.callbacks import TrainingMonitor
+from facenet_vae.normalization import pixels_to_normalized
+from facenet_vae.training import TrainConfig, make_optimizer, set_precision_policy, train
+
+
+@pytest.fixture(autouse=True)
+def _float32_policy():
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def _faces(celeba_npz, count):
+    return pixels_to_normalized(celeba_npz["images"][:count]).numpy()
+
+
+def _deterministic_loss(model, images):
+    reconstruction, mean, log_var = model.forward(images, training=False, sample=False)
+    return float(model.compute_losses(images, reconstruction, mean, log_var)["loss"])
+
+
+def test_short_run_on_real_faces_lowers_the_loss(celeba_npz):
+    images = _faces(celeba_npz, 256)
+    model = facenet_vae.build_vae("dfc_vae", latent_var_size=16)
+    model.compile(make_optimizer(TrainConfig(initial_learning_rate=1e-3)), pixel_weight=0.5)
+    probe = images[:32]
+    before = _deterministic_loss(model, probe)
+    dataset = tf.data.Dataset.from_tensor_slices(images).shuffle(256, seed=0).repeat().batch(32)
+    history = model.fit(dataset, steps_per_epoch=10, epochs=4, verbose=0)
+    after = _deterministic_loss(model, probe)
+    assert after < 0.5 * before
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+@pytest.mark.parametrize("precision", ["float16", "bfloat16"])
+def test_mixed_precision_steps_are_finite_and_keep_float32_variables(celeba_npz, precision):
+    set_precision_policy(precision)
+    config = TrainConfig(mixed_precision=precision, initial_learning_rate=1e-3)
+    model = facenet_vae.DfcVae("dfc_vae", 8)
+    model.build()
+    optimizer = make_optimizer(config)
+    model.compile(optimizer, pixel_weight=0.5)
+    assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer) == (precision == "float16")
+    images = _faces(celeba_npz, 16)
+    for _ in range(3):
+        logs = model.train_on_batch(images, return_dict=True)
+    assert all(np.isfinite(value) for value in logs.values())
+    assert model.encoder.blocks[0].conv.compute_dtype == precision
+    assert all(v.dtype == "float32" for v in model.trainable_variables)
+    mean, log_var = model.encode(images)
+    assert mean.dtype == tf.float32 and log_var.dtype == tf.float32
+
+
+def _tiny_config(tmp_path, **overrides):
+    values = dict(vae_def="dfc_vae", latent_var_size=8, reconstruction_loss_type="PLAIN", batch_size=8,
+                  num_synthetic=64, max_nrof_steps=4, save_every_n_steps=2, summary_every_n_steps=1,
+                  models_base_dir=str(tmp_path / "runs"), verbose=0, export_saved_model=False)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def test_run_folder_outputs(tmp_path):
+    run_dir = train(_tiny_config(tmp_path))
+    files = set(os.listdir(run_dir))
+    assert {"arguments.txt", "model_config.json", "model.keras", "samples.png",
+            "reconstructed_000002.png", "reconstructed_000004.png", "checkpoints", "logs"} <= files
+    assert run_folder.checkpoint_step(tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))) == 4
+    grid = tf.io.decode_png(tf.io.read_file(os.path.join(run_dir, "reconstructed_000004.png"))).numpy()
+    assert grid.shape[2] == 3 and grid.shape[0] > 2 * 64
+    assert glob.glob(os.path.join(run_dir, "logs", "events.out.tfevents.*"))
+    loaded = keras.models.load_model(os.path.join(run_dir, "model.keras"))
+    restored, _ = run_folder.load_model_from_run(run_dir)
+    z = np.random.default_rng(0).normal(size=(2, 8)).astype("float32")
+    np.testing.assert_allclose(loaded.decode(z).numpy(), restored.decode(z).numpy(), atol=1e-5)
+    assert "reconstruction_loss_type: PLAIN" in open(os.path.join(run_dir, "arguments.txt")).read()
+
+
+def test_keeps_last_three_checkpoints(tmp_path):
+    run_dir = train(_tiny_config(tmp_path, max_nrof_steps=5, save_every_n_steps=1))
+    steps = sorted(run_folder.checkpoint_step(p[:-len(".index")])
+                   for p in glob.glob(os.path.join(run_dir, "checkpoints", "ckpt-*.index")))
+    assert steps == [3, 4, 5]
+
+
+def test_resume_continues_step_count_and_optimizer_state(tmp_path):
+    run_dir = train(_tiny_config(tmp_path, max_nrof_steps=4))
+    saved = tf.train.load_checkpoint(os.path.join(run_dir, "checkpoints", "ckpt-4"))
+
+    # The restore path puts back exactly what was saved, optimizer moments included.
+    model = facenet_vae.DfcVae("dfc_vae", 8)
+    model.build()
+    optimizer = make_optimizer(TrainConfig())
+    optimizer.build(model.trainable_variables)
+    checkpoints = run_folder.TrainingCheckpoints(run_dir, model, optimizer)
+    checkpoints.restore_latest()
+    assert int(optimizer.iterations.numpy()) == 4
+    optimizer_values = {name for name, _ in tf.train.list_variables(checkpoints.latest) if "optimizer" in name}
+    moments = [v for v in optimizer.variables if "adam" in v.path.lower() and "momentum" in v.path.lower()]
+    assert moments and any(np.abs(v.numpy()).sum() > 0 for v in moments)
+    assert any("optimizer" in name for name in optimizer_values)
+    kernel = model.encoder.blocks[0].conv.kernel
+    np.testing.assert_array_equal(kernel.numpy(),
+                                  saved.get_tensor("model/encoder/blocks/0/conv/kernel/.ATTRIBUTES/VARIABLE_VALUE"))
+
+    resumed = train(_tiny_config(tmp_path, max_nrof_steps=6, resume=run_dir))
+    assert resumed == run_dir
+    latest = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+    assert run_folder.checkpoint_step(latest) == 6
+    assert "# resumed" in open(os.path.join(run_dir, "arguments.txt")).read()
+    assert os.path.exists(os.path.join(run_dir, "reconstructed_000006.png"))
+
+
+def test_resume_with_other_model_is_refused(tmp_path):
+    run_dir = train(_tiny_config(tmp_path, max_nrof_steps=2))
+    with pytest.raises(run_folder.RunFolderError, match="latent size 8.*latent size 9"):
+        train(_tiny_config(tmp_path, latent_var_size=9, resume=run_dir))
+
+
+def test_nonfinite_loss_stops_with_last_good_checkpoint(tmp_path, celeba_npz):
+    images = _faces(celeba_npz, 16)
+    poisoned = images.copy()
+    poisoned[0, 0, 0, 0] = np.nan
+    batches = [images[:8], images[8:], poisoned[:8], images[:8]]
+    dataset = tf.data.Dataset.from_tensor_slices(np.stack(batches))
+    run_dir = run_folder.create_run_folder(str(tmp_path))
+    model = facenet_vae.build_vae("dfc_vae", 8)
+    optimizer = make_optimizer(TrainConfig())
+    model.compile(optimizer, pixel_weight=0.5)
+    optimizer.build(model.trainable_variables)
+    checkpoints = run_folder.TrainingCheckpoints(run_dir, model, optimizer)
+    monitor = TrainingMonitor(run_dir, checkpoints, save_every_n_steps=1, max_nrof_steps=10,
+                              sample_images=images[:2])
+    with pytest.raises(run_folder.NonFiniteStateError, match=r"step 3.*ckpt-2"):
+        model.fit(dataset, epochs=1, callbacks=[monitor], verbose=0)
+    assert run_folder.checkpoint_step(checkpoints.latest) == 2
+    reader = tf.train.load_checkpoint(checkpoints.latest)
+    for name, _ in tf.train.list_variables(checkpoints.latest):
+        value = reader.get_tensor(name)
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            assert np.all(np.isfinite(value)), name
+    with pytest.raises(run_folder.NonFiniteStateError, match="not saving step"):
+        checkpoints.save(3)
+
+
+def test_flags_are_validated():
+    with pytest.raises(ValueError, match="batch_size"):
+        TrainConfig(batch_size=-1).validate()
+    with pytest.raises(ValueError, match="vae_def"):
+        TrainConfig(vae_def="src.generative.models.dfc_vae").validate()
+    with pytest.raises(ValueError, match="reconstruction_loss_type"):
+        TrainConfig(reconstruction_loss_type="L1").validate()
+    with pytest.raises(ValueError, match="needs --data_dir"):
+        TrainConfig(dataset="folder").validate()
+    with pytest.raises(ValueError, match="block9_conv1"):
+        TrainConfig(loss_features="block9_conv1").validate()
+
+
+def test_objective_defaults_reproduce_facenet():
+    assert TrainConfig(reconstruction_loss_type="PLAIN").resolved_pixel_weight() == 0.5
+    assert TrainConfig(reconstruction_loss_type="PLAIN", beta=2.0).resolved_pixel_weight() == 2.0
+    assert TrainConfig().resolved_pixel_weight() == 0.0
+    assert TrainConfig().resolved_loss_features() == "vgg123"
+    assert TrainConfig(perceptual_model="facenet").resolved_loss_features() == \
+        "Conv2d_1a_3x3,Conv2d_2a_3x3,Conv2d_2b_3x3"
+
+
+def test_two_runs_in_the_same_second_get_different_folders(tmp_path):
+    import datetime
+    now = datetime.datetime(2026, 1, 2, 3, 4, 5)
+    first = run_folder.create_run_folder(str(tmp_path), now=now)
+    second = run_folder.create_run_folder(str(tmp_path), now=now)
+    assert first != second and os.path.basename(first) == "20260102-030405"
