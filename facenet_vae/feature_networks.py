@@ -116,7 +116,6 @@ def resolve_layer_names(network, layers=None):
 
 
 # -- the extractor -----------------------------------------------------------------------------
-@keras.saving.register_keras_serializable(package="facenet_vae")
 class FeatureExtractor(keras.Model):
     """A frozen feature network: ``call(normalised images)`` returns ``{layer name: float32 features}``.
 
@@ -154,9 +153,6 @@ class FeatureExtractor(keras.Model):
         if not isinstance(outputs, (list, tuple)):
             outputs = [outputs]
         return {name: tf.cast(value, tf.float32) for name, value in zip(self.layer_names, outputs)}
-
-    def get_config(self):
-        raise NotImplementedError("FeatureExtractor is rebuilt with build_feature_extractor, not saved")
 
 
 def build_feature_extractor(network="vgg19", layers=None, weights="imagenet", input_image_size=160,
@@ -201,14 +197,19 @@ def _check_weights_argument(network, weights):
 def keras_cache_dir():
     """Return the absolute folder where ``keras.utils.get_file`` caches application weights.
 
-    Resolved at call time like Keras does: ``$KERAS_HOME`` (else ``~/.keras``), or ``/tmp/.keras``
-    when that is not writable, plus ``models``.
+    Resolved at call time as Keras does at import and in ``get_file``: ``$KERAS_HOME`` (else
+    ``~/.keras``), or ``/tmp/.keras`` when that is not writable, plus ``models``.
     """
     base = os.environ.get("KERAS_HOME")
     if not base:
         home = os.path.expanduser("~")
         base = os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
     base = os.path.expanduser(base)
+    try:
+        # Keras creates its home folder at import; a KERAS_HOME set later would not exist yet.
+        os.makedirs(base, exist_ok=True)
+    except OSError:
+        pass
     if not os.access(base, os.W_OK):
         base = os.path.join("/tmp", ".keras")
     return os.path.abspath(os.path.join(base, "models"))
@@ -242,42 +243,49 @@ def imagenet_weights_path(network):
             f"into {cache_dir}.") from error
 
 
-def _load_vgg_weights(model, network, path):
-    with h5py.File(path, "r") as f:
-        legacy = "layer_names" in f.attrs or "model_weights" in f
-        if legacy:
-            group = f if "layer_names" in f.attrs else f["model_weights"]
-            in_file = {name.decode() if isinstance(name, bytes) else str(name)
-                       for name in group.attrs.get("layer_names", [])}
-        else:
-            is_keras3 = "layers" in f or "vars" in f
-    needed = [layer.name for layer in model.layers if layer.weights]
+def _load_vgg_weights(model, network, path, needed):
+    """Load a notop weights file into the full VGG ``model``; ``needed``: layers that must be in it."""
+    expected = f"keras.applications.{_VGG_APPLICATIONS[network]}(include_top=False)"
+    try:
+        with h5py.File(path, "r") as f:
+            legacy = "layer_names" in f.attrs or "model_weights" in f
+            keras3 = "layers" in f and path.endswith(".weights.h5")
+            if legacy:
+                group = f if "layer_names" in f.attrs else f["model_weights"]
+                in_file = {name.decode() if isinstance(name, bytes) else str(name)
+                           for name in group.attrs.get("layer_names", [])}
+    except OSError as error:
+        raise ValueError(f"Weights file {path} is not a readable HDF5 file: {error}") from error
     if legacy:
         missing = [name for name in needed if name not in in_file]
         if missing:
-            raise ValueError(f"Weights file {path} has no layer(s) {missing} of {network}")
-        model.load_weights(path, by_name=True)
-        return
-    if not (is_keras3 and path.endswith(".weights.h5")):
+            raise ValueError(f"Weights file {path} has no layer(s) {missing} of {expected}")
+        if not path.endswith((".h5", ".hdf5")):
+            raise ValueError(f"Legacy Keras weights file {path} must end in .h5 or .hdf5 to be loaded")
+    elif not keras3:
         raise ValueError(f"Weights file {path} is neither a Keras 3 '.weights.h5' file nor a legacy Keras "
-                         f"'.h5' weights file for keras.applications.{_VGG_APPLICATIONS[network]}"
-                         "(include_top=False)")
+                         f"'.h5' weights file for {expected}")
     try:
-        model.load_weights(path)
+        # Legacy files go by layer name, so notop files with extra or missing deeper layers load too.
+        if legacy:
+            model.load_weights(path, by_name=True)
+        else:
+            model.load_weights(path)
     except Exception as error:
-        raise ValueError(f"Could not load {network} notop weights from {path}: {error}") from error
+        raise ValueError(f"Could not load {expected} weights from {path}: {error}") from error
 
 
 def _build_vgg(network, names, weights, image_size):
     application = getattr(keras.applications, _VGG_APPLICATIONS[network])
     full = application(include_top=False, weights=None, input_shape=(image_size, image_size, 3))
-    if weights == "imagenet":
-        _load_vgg_weights(full, network, imagenet_weights_path(network))
-    elif weights != "random":
-        _load_vgg_weights(full, network, weights)
     outputs = [full.get_layer(name).output for name in names]
     # A functional model over the sub-graph up to these outputs holds no deeper layers.
-    truncated = keras.Model(full.inputs, outputs, name=f"{network}_to_{_deepest(network, names)}")
+    truncated = keras.Model(full.input, outputs, name=f"{network}_to_{_deepest(network, names)}")
+    needed = [layer.name for layer in truncated.layers if layer.weights]
+    if weights == "imagenet":
+        _load_vgg_weights(full, network, imagenet_weights_path(network), needed)
+    elif weights != "random":
+        _load_vgg_weights(full, network, weights, needed)
     truncated.trainable = False
     return truncated
 

@@ -30,8 +30,10 @@ class SlimConv2d(keras.layers.Layer):
     ``slim_scope`` is the full TF1 variable scope, e.g. ``encoder/Conv2d_1b/Conv2d_1b_2``.
     """
 
-    def __init__(self, filters, kernel_size, strides=1, activation=True, slim_scope=None, **kwargs):
+    def __init__(self, filters, kernel_size, strides=1, activation=True, slim_scope=None,
+                 synchronized=False, **kwargs):
         super().__init__(**kwargs)
+        self.synchronized = synchronized
         self.filters = filters
         self.kernel_size = kernel_size
         self.strides = strides
@@ -42,7 +44,7 @@ class SlimConv2d(keras.layers.Layer):
             kernel_initializer=slim_weights_initializer(), name="weights")
         self.batch_norm = keras.layers.BatchNormalization(
             momentum=BATCH_NORM_DECAY, epsilon=BATCH_NORM_EPSILON, center=True, scale=False,
-            name="BatchNorm")
+            synchronized=synchronized, name="BatchNorm")
 
     def build(self, input_shape):
         self.conv.build(input_shape)
@@ -68,7 +70,7 @@ class SlimConv2d(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
-                      activation=self.activation, slim_scope=self.slim_scope)
+                      activation=self.activation, slim_scope=self.slim_scope, synchronized=self.synchronized)
         return config
 
 
@@ -76,14 +78,15 @@ class SlimConv2d(keras.layers.Layer):
 class ScaledResidual(keras.layers.Layer):
     """facenet's ``conv2d_block``: ``x + scale * SlimConv2d(x)`` (stride 1, same channels)."""
 
-    def __init__(self, filters, kernel_size, scale=0.1, slim_scope=None, **kwargs):
+    def __init__(self, filters, kernel_size, scale=0.1, slim_scope=None, synchronized=False, **kwargs):
         super().__init__(**kwargs)
+        self.synchronized = synchronized
         self.filters = filters
         self.kernel_size = kernel_size
         self.scale = scale
         self.slim_scope = slim_scope or self.name
-        self.block = SlimConv2d(filters, kernel_size, 1, activation=True,
-                                slim_scope=self.slim_scope, name=self.name + "_conv")
+        self.block = SlimConv2d(filters, kernel_size, 1, activation=True, slim_scope=self.slim_scope,
+                                synchronized=synchronized, name=self.name + "_conv")
 
     def build(self, input_shape):
         self.block.build(input_shape)
@@ -101,7 +104,7 @@ class ScaledResidual(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(filters=self.filters, kernel_size=self.kernel_size, scale=self.scale,
-                      slim_scope=self.slim_scope)
+                      slim_scope=self.slim_scope, synchronized=self.synchronized)
         return config
 
 

@@ -8,18 +8,23 @@ from facenet_vae.definitions import DEFAULT_VAE_DEF, Conv, Residual, Upsample, g
 from facenet_vae.layers import ScaledResidual, SlimConv2d, SlimDense
 
 
-def _build_blocks(specs, scope_prefix):
-    """Return Keras layers for a list of definition specs, named after their slim scopes."""
+def _build_blocks(specs, scope_prefix, synchronized=False):
+    """Return Keras layers for a list of definition specs, named after their slim scopes.
+
+    ``synchronized`` makes batch norm use the global batch statistics across replicas.
+    """
     blocks = []
     for spec in specs:
         if isinstance(spec, Conv):
             blocks.append(SlimConv2d(spec.filters, spec.kernel_size, spec.strides, spec.activation,
-                                     slim_scope=f"{scope_prefix}/{spec.scope}", name=spec.scope))
+                                     slim_scope=f"{scope_prefix}/{spec.scope}", synchronized=synchronized,
+                                     name=spec.scope))
         elif isinstance(spec, Residual):
             for i in range(1, spec.repeats + 1):
                 leaf = f"{spec.scope}_{i}"
                 blocks.append(ScaledResidual(spec.filters, spec.kernel_size, 0.1,
-                                             slim_scope=f"{scope_prefix}/{spec.scope}/{leaf}", name=leaf))
+                                             slim_scope=f"{scope_prefix}/{spec.scope}/{leaf}",
+                                             synchronized=synchronized, name=leaf))
         elif isinstance(spec, Upsample):
             blocks.append(keras.layers.UpSampling2D(2, interpolation="nearest", name=spec.scope))
         else:
@@ -47,12 +52,13 @@ def _build_blocks_shapes(blocks, shape):
 class Encoder(keras.layers.Layer):
     """facenet's ``encoder`` scope: convolutions, flatten, ``Fc_1`` (mean) and ``Fc_2`` (log-variance)."""
 
-    def __init__(self, vae_def, latent_var_size, **kwargs):
+    def __init__(self, vae_def, latent_var_size, synchronized_batch_norm=False, **kwargs):
         super().__init__(**kwargs)
         self.vae_def = vae_def
         self.latent_var_size = latent_var_size
+        self.synchronized_batch_norm = synchronized_batch_norm
         definition = get_definition(vae_def)
-        self.blocks = _build_blocks(definition.encoder, "encoder")
+        self.blocks = _build_blocks(definition.encoder, "encoder", synchronized_batch_norm)
         self.fc_mean = SlimDense(latent_var_size, slim_scope="encoder/Fc_1", name="Fc_1")
         self.fc_log_variance = SlimDense(latent_var_size, slim_scope="encoder/Fc_2", name="Fc_2")
 
@@ -69,7 +75,8 @@ class Encoder(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(vae_def=self.vae_def, latent_var_size=self.latent_var_size)
+        config.update(vae_def=self.vae_def, latent_var_size=self.latent_var_size,
+                      synchronized_batch_norm=self.synchronized_batch_norm)
         return config
 
 
@@ -77,15 +84,16 @@ class Encoder(keras.layers.Layer):
 class Decoder(keras.layers.Layer):
     """facenet's ``decoder`` scope: ``Fc_1`` to 4x4x256, then upsampling convolutions to the image."""
 
-    def __init__(self, vae_def, latent_var_size, **kwargs):
+    def __init__(self, vae_def, latent_var_size, synchronized_batch_norm=False, **kwargs):
         super().__init__(**kwargs)
         self.vae_def = vae_def
         self.latent_var_size = latent_var_size
+        self.synchronized_batch_norm = synchronized_batch_norm
         definition = get_definition(vae_def)
         self.input_grid = tuple(definition.decoder_input_shape)
         units = self.input_grid[0] * self.input_grid[1] * self.input_grid[2]
         self.fc = SlimDense(units, slim_scope="decoder/Fc_1", name="Fc_1")
-        self.blocks = _build_blocks(definition.decoder, "decoder")
+        self.blocks = _build_blocks(definition.decoder, "decoder", synchronized_batch_norm)
 
     def build(self, input_shape):
         self.fc.build(tuple(input_shape))
@@ -97,7 +105,8 @@ class Decoder(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(vae_def=self.vae_def, latent_var_size=self.latent_var_size)
+        config.update(vae_def=self.vae_def, latent_var_size=self.latent_var_size,
+                      synchronized_batch_norm=self.synchronized_batch_norm)
         return config
 
 
@@ -123,7 +132,7 @@ class DfcVae(keras.Model):
     log-variance for the training step.
     """
 
-    def __init__(self, vae_def=DEFAULT_VAE_DEF, latent_var_size=100, **kwargs):
+    def __init__(self, vae_def=DEFAULT_VAE_DEF, latent_var_size=100, synchronized_batch_norm=False, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(latent_var_size, int) or isinstance(latent_var_size, bool) or latent_var_size <= 0:
             raise ValueError(f"latent_var_size must be a positive integer, got {latent_var_size!r}")
@@ -131,8 +140,9 @@ class DfcVae(keras.Model):
         self.vae_def = vae_def
         self.latent_var_size = latent_var_size
         self.image_size = definition.image_size
-        self.encoder = Encoder(vae_def, latent_var_size, name="encoder")
-        self.decoder = Decoder(vae_def, latent_var_size, name="decoder")
+        self.synchronized_batch_norm = bool(synchronized_batch_norm)
+        self.encoder = Encoder(vae_def, latent_var_size, self.synchronized_batch_norm, name="encoder")
+        self.decoder = Decoder(vae_def, latent_var_size, self.synchronized_batch_norm, name="decoder")
         self.objective = None
         self.feature_extractor = None
         self._loss_metrics = _MetricSet({})
@@ -184,6 +194,8 @@ class DfcVae(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(vae_def=self.vae_def, latent_var_size=self.latent_var_size)
+        if self.synchronized_batch_norm:
+            config["synchronized_batch_norm"] = True
         return config
 
     @classmethod
@@ -203,7 +215,8 @@ class DfcVae(keras.Model):
         super().compile(optimizer=optimizer, **kwargs)
         self.objective = dict(alfa=float(alfa), beta=float(beta), pixel_weight=float(pixel_weight),
                               reduction=reduction)
-        self.feature_extractor = feature_extractor
+        # Untracked on purpose: the frozen feature network is not part of the VAE's weights or checkpoints.
+        object.__setattr__(self, "feature_extractor", feature_extractor)
         names = ["loss", "kl_loss", "reconstruction_loss", "pixel_loss"]
         if feature_extractor is not None:
             names += [f"{name}_loss" for name in feature_extractor.layer_names]
