@@ -59,6 +59,11 @@ flags.DEFINE_enum("mixed_precision", _D.mixed_precision, list(MIXED_PRECISION),
 flags.DEFINE_bool("jit_compile", _D.jit_compile, "Compile the train step with XLA.")
 flags.DEFINE_integer("steps_per_execution", _D.steps_per_execution, "Train steps per tf.function call.")
 flags.DEFINE_string("resume", None, "Run folder to continue from its latest checkpoint.")
+flags.DEFINE_string("run_name", None, "Fixed run folder name under models_base_dir (default: a timestamp; "
+                    "required, and the same on every worker, with --strategy=multi_worker).")
+flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker", "tpu"],
+                  "tf.distribute strategy; --batch_size is the global batch.")
+flags.DEFINE_integer("cpu_replicas", 0, "Split the CPU into N logical devices (multi-replica runs without GPUs).")
 flags.DEFINE_bool("export_saved_model", _D.export_saved_model, "Write <run>/saved_model at the end.")
 flags.DEFINE_integer("verbose", _D.verbose, "Keras progress output: 0 silent, 1 progress bar, 2 one line.")
 

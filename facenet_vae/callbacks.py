@@ -34,7 +34,7 @@ class TrainingMonitor(keras.callbacks.Callback):
     """
 
     def __init__(self, run_dir, checkpoints, save_every_n_steps, max_nrof_steps, sample_images,
-                 summary_every_n_steps=100, skip_nonfinite=False):
+                 summary_every_n_steps=100, skip_nonfinite=False, chief=True):
         super().__init__()
         self.run_dir = run_dir
         self.checkpoints = checkpoints
@@ -43,6 +43,9 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.sample_images = sample_images
         self.summary_every_n_steps = summary_every_n_steps
         self.skip_nonfinite = skip_nonfinite
+        # Under multi-worker training every worker saves (the save is collective), but only the
+        # chief writes images; a worker's ``run_dir`` is its temporary folder.
+        self.chief = chief
         self.writer = tf.summary.create_file_writer(os.path.join(run_dir, "logs"))
         self.last_saved_step = None
 
@@ -85,6 +88,8 @@ class TrainingMonitor(keras.callbacks.Callback):
         """Write a checkpoint and a reconstruction grid for ``step``; returns the checkpoint prefix."""
         prefix = self.checkpoints.save(step)
         self.last_saved_step = step
+        if not self.chief:
+            return prefix
         reconstruction = self.model(self.sample_images, training=False)
         pixels = np.concatenate([to_uint8_pixels(self.sample_images), to_uint8_pixels(reconstruction)])
         columns = len(self.sample_images)

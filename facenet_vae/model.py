@@ -256,9 +256,13 @@ class DfcVae(keras.Model):
         return tf.shape(images)[0] * replicas
 
     def _update_trackers(self, terms, only_if_finite=False):
+        # Each replica's terms are its share of the global objective; scale them back up for the
+        # metrics, which average over replicas.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+
         def update():
             for name, tracker in self._loss_metrics.items():
-                tracker.update_state(terms[name])
+                tracker.update_state(terms[name] * replicas)
             return tf.constant(True)
 
         if only_if_finite:

@@ -12,7 +12,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from facenet_vae import run_folder
+from facenet_vae import distribute, run_folder
 from facenet_vae.callbacks import TrainingMonitor
 from facenet_vae.definitions import DEFAULT_VAE_DEF, VAE_DEFINITIONS, get_definition
 from facenet_vae.model import DfcVae
@@ -57,6 +57,9 @@ class TrainConfig:
     jit_compile: bool = False
     steps_per_execution: int = 1
     resume: Optional[str] = None
+    run_name: Optional[str] = None         # fixed run folder name (needed by multi-worker runs)
+    strategy: str = "default"
+    cpu_replicas: int = 0
     export_saved_model: bool = True
     verbose: int = 1
 
@@ -83,6 +86,16 @@ class TrainConfig:
                              f"got {self.reconstruction_loss_type!r}")
         if self.mixed_precision not in MIXED_PRECISION:
             raise ValueError(f"--mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
+        if self.strategy not in distribute.STRATEGIES:
+            raise ValueError(f"--strategy must be one of {distribute.STRATEGIES}, got {self.strategy!r}")
+        if not isinstance(self.cpu_replicas, int) or self.cpu_replicas < 0:
+            raise ValueError(f"--cpu_replicas must be a non-negative integer, got {self.cpu_replicas!r}")
+        if self.strategy == "multi_worker" and not (self.run_name or self.resume):
+            raise ValueError("--strategy=multi_worker needs --run_name (the same on every worker) or --resume, "
+                             "so that all workers agree on the run folder")
+        if self.run_name is not None and (not self.run_name or os.sep in self.run_name or
+                                          self.run_name in (".", "..")):
+            raise ValueError(f"--run_name must be a plain folder name, got {self.run_name!r}")
         if self.loss_reduction not in ("sum", "mean"):
             raise ValueError(f"--loss_reduction must be 'sum' (facenet) or 'mean', got {self.loss_reduction!r}")
         if self.resolved_dataset() not in DATASETS:
@@ -160,7 +173,7 @@ def load_data(config, image_size, run_dir, seed):
         num_synthetic=config.num_synthetic)
 
 
-def _open_run(config):
+def _open_run(config, chief=True):
     if config.resume:
         run_dir = os.path.expanduser(config.resume)
         stored = run_folder.read_model_config(run_dir)
@@ -171,55 +184,79 @@ def _open_run(config):
                 f"{stored['latent_var_size']}, but this run asks for {config.vae_def} with latent size "
                 f"{config.latent_var_size}")
         return run_dir
+    if config.run_name:
+        run_dir = os.path.join(os.path.expanduser(config.models_base_dir), config.run_name)
+        if chief and run_folder.is_run_folder(run_dir):
+            raise run_folder.RunFolderError(f"{run_dir} already holds a run; continue it with --resume={run_dir}")
+        os.makedirs(run_dir, exist_ok=True)
+        return run_dir
     return run_folder.create_run_folder(config.models_base_dir)
 
 
 def train(config):
     """Run training as configured; returns the run folder path."""
     config.validate()
+    # The strategy comes first: logical CPU devices must be set up before TensorFlow starts.
+    strategy = distribute.make_strategy(config.strategy, config.cpu_replicas)
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise ValueError(f"--batch_size={config.batch_size} (the global batch) must be divisible by the "
+                         f"{replicas} replicas in sync")
+    chief = distribute.is_chief(strategy)
     set_precision_policy(config.mixed_precision)
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
 
-    run_dir = _open_run(config)
-    run_folder.write_arguments(run_dir, dataclasses.asdict(config), append=bool(config.resume))
-    logging.info("run folder: %s", run_dir)
+    run_dir = _open_run(config, chief)
+    write_dir = distribute.worker_folder(run_dir, strategy)
+    os.makedirs(write_dir, exist_ok=True)
+    if chief:
+        run_folder.write_arguments(run_dir, dataclasses.asdict(config), append=bool(config.resume))
+    logging.info("run folder: %s; strategy: %s", run_dir, distribute.describe(strategy))
 
     definition = get_definition(config.vae_def)
-    model = DfcVae(config.vae_def, config.latent_var_size)
-    model.build()
-    feature_extractor = make_feature_extractor(config, definition.image_size)
-    optimizer = make_optimizer(config)
-    model.compile(optimizer, alfa=config.alfa, beta=config.beta, pixel_weight=config.resolved_pixel_weight(),
-                  feature_extractor=feature_extractor, reduction=config.loss_reduction,
-                  jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution)
-    optimizer.build(model.trainable_variables)
-    run_folder.write_model_config(run_dir, model)
+    with strategy.scope():
+        model = DfcVae(config.vae_def, config.latent_var_size, synchronized_batch_norm=replicas > 1)
+        model.build()
+        feature_extractor = make_feature_extractor(config, definition.image_size)
+        optimizer = make_optimizer(config)
+        model.compile(optimizer, alfa=config.alfa, beta=config.beta,
+                      pixel_weight=config.resolved_pixel_weight(), feature_extractor=feature_extractor,
+                      reduction=config.loss_reduction, jit_compile=config.jit_compile,
+                      steps_per_execution=config.steps_per_execution)
+        optimizer.build(model.trainable_variables)
+    if chief:
+        run_folder.write_model_config(run_dir, model)
 
-    checkpoints = run_folder.TrainingCheckpoints(run_dir, model, optimizer)
+    restore_from = run_folder.TrainingCheckpoints(run_dir, model, optimizer)
+    checkpoints = restore_from if chief else run_folder.TrainingCheckpoints(write_dir, model, optimizer)
     start_step = 0
     if config.resume:
-        prefix = checkpoints.restore_latest(require=False)
+        prefix = restore_from.restore_latest(require=False)
         start_step = int(keras.ops.convert_to_numpy(optimizer.iterations)) if prefix else 0
         logging.info("resumed from %s at step %d", prefix or "(no checkpoint yet)", start_step)
 
     # A resumed run reshuffles with a different seed so it does not replay the first batches.
-    dataset, description, num_images = load_data(config, definition.image_size, run_dir, config.seed + start_step)
+    dataset, description, num_images = load_data(config, definition.image_size, write_dir,
+                                                 config.seed + start_step)
     logging.info("data: %s (%d images); objective: %s", description, num_images, describe_objective(config))
     sample_images = next(iter(dataset))[:8]
 
     if start_step >= config.max_nrof_steps:
         logging.info("already at step %d >= max_nrof_steps %d", start_step, config.max_nrof_steps)
     else:
-        monitor = TrainingMonitor(run_dir, checkpoints, config.save_every_n_steps, config.max_nrof_steps,
+        monitor = TrainingMonitor(write_dir, checkpoints, config.save_every_n_steps, config.max_nrof_steps,
                                   sample_images, config.summary_every_n_steps,
-                                  skip_nonfinite=config.mixed_precision == "float16")
+                                  skip_nonfinite=config.mixed_precision == "float16", chief=chief)
         epochs = math.ceil(config.max_nrof_steps / config.save_every_n_steps)
         model.fit(dataset, epochs=epochs, steps_per_epoch=config.save_every_n_steps,
                   initial_epoch=start_step // config.save_every_n_steps, callbacks=[monitor],
-                  verbose=config.verbose)
-    finish_run(run_dir, model, config)
+                  verbose=config.verbose if chief else 0)
+    if chief:
+        finish_run(run_dir, model, config)
+    else:
+        distribute.remove_worker_folder(write_dir, run_dir)
     return run_dir
 
 
