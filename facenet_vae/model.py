@@ -1,4 +1,6 @@
 """``DfcVae``: the Keras model for facenet's three VAE graphs, with its training step."""
+import numbers
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -134,8 +136,10 @@ class DfcVae(keras.Model):
 
     def __init__(self, vae_def=DEFAULT_VAE_DEF, latent_var_size=100, synchronized_batch_norm=False, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(latent_var_size, int) or isinstance(latent_var_size, bool) or latent_var_size <= 0:
+        if not isinstance(latent_var_size, numbers.Integral) or isinstance(latent_var_size, bool) \
+                or latent_var_size <= 0:
             raise ValueError(f"latent_var_size must be a positive integer, got {latent_var_size!r}")
+        latent_var_size = int(latent_var_size)
         definition = get_definition(vae_def)
         self.vae_def = vae_def
         self.latent_var_size = latent_var_size
