@@ -34,6 +34,17 @@ def _build_blocks(specs, scope_prefix, synchronized=False):
     return blocks
 
 
+def _attach_blocks(owner, blocks):
+    """Store each block as an attribute named after its slim scope.
+
+    Plain attributes (not a list) so that tf.train.Checkpoint tracks every block, BN moving
+    statistics included; Keras' list tracking is invisible to TF's object graph.
+    """
+    owner._block_names = tuple(block.name for block in blocks)
+    for block in blocks:
+        setattr(owner, block.name, block)
+
+
 def _run_blocks(blocks, x, training):
     for block in blocks:
         if isinstance(block, keras.layers.UpSampling2D):
@@ -60,9 +71,14 @@ class Encoder(keras.layers.Layer):
         self.latent_var_size = latent_var_size
         self.synchronized_batch_norm = synchronized_batch_norm
         definition = get_definition(vae_def)
-        self.blocks = _build_blocks(definition.encoder, "encoder", synchronized_batch_norm)
+        _attach_blocks(self, _build_blocks(definition.encoder, "encoder", synchronized_batch_norm))
         self.fc_mean = SlimDense(latent_var_size, slim_scope="encoder/Fc_1", name="Fc_1")
         self.fc_log_variance = SlimDense(latent_var_size, slim_scope="encoder/Fc_2", name="Fc_2")
+
+    @property
+    def blocks(self):
+        """The conv/residual layers in graph order."""
+        return [getattr(self, name) for name in self._block_names]
 
     def build(self, input_shape):
         shape = _build_blocks_shapes(self.blocks, tuple(input_shape))
@@ -95,7 +111,12 @@ class Decoder(keras.layers.Layer):
         self.input_grid = tuple(definition.decoder_input_shape)
         units = self.input_grid[0] * self.input_grid[1] * self.input_grid[2]
         self.fc = SlimDense(units, slim_scope="decoder/Fc_1", name="Fc_1")
-        self.blocks = _build_blocks(definition.decoder, "decoder", synchronized_batch_norm)
+        _attach_blocks(self, _build_blocks(definition.decoder, "decoder", synchronized_batch_norm))
+
+    @property
+    def blocks(self):
+        """The upsampling and conv/residual layers in graph order."""
+        return [getattr(self, name) for name in self._block_names]
 
     def build(self, input_shape):
         self.fc.build(tuple(input_shape))
