@@ -189,9 +189,17 @@ class DfcVae(keras.Model):
         return ops.cast(self.decoder(latent, training=training), "float32")
 
     def sample_latent(self, mean, log_variance, seed=None):
-        """Return ``mean + eps * exp(log_variance / 2)``, eps ~ N(0, I), in float32."""
-        std = ops.sqrt(losses.safe_exp_log_variance(log_variance))
-        eps = keras.random.normal(ops.shape(mean), dtype="float32", seed=seed)
+        """Return ``mean + eps * exp(log_variance / 2)``, eps ~ N(0, I), in float32.
+
+        ``seed`` (an int) makes the draw stateless and repeatable. The unseeded draw is TF's
+        stateful op rather than Keras' global SeedGenerator, whose variable cannot be created
+        inside a replica's tf.function under multi-worker strategies.
+        """
+        std = tf.sqrt(losses.safe_exp_log_variance(log_variance))
+        if seed is None:
+            eps = tf.random.normal(tf.shape(mean), dtype=tf.float32)
+        else:
+            eps = tf.random.stateless_normal(tf.shape(mean), seed=(int(seed), 0), dtype=tf.float32)
         return mean + eps * std
 
     def forward(self, images, training=False, sample=None):
@@ -295,7 +303,11 @@ class DfcVae(keras.Model):
             tf.cond(tf.math.is_finite(terms["loss"]), update, lambda: tf.constant(False))
         else:
             update()
-        return {name: tracker.result() for name, tracker in self._loss_metrics.items()}
+        logs = {name: tracker.result() for name, tracker in self._loss_metrics.items()}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras reduces multi-worker logs with strategy.reduce(MEAN, axis=0), which needs a batch axis.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     @staticmethod
     def _images_from(data):

@@ -1,0 +1,194 @@
+"""Image decoding (tf.io only), facenet's crop/resize, and an up-front scan that names every bad file."""
+import os
+import sys
+import time
+
+import numpy as np
+import tensorflow as tf
+
+# facenet's CelebA crop: the 138x138 box at rows 40..177, cols 20..157 of the 218x178 aligned image,
+# i.e. its central square of side 138/178 of the width.
+CELEBA_CROP_FRACTION = 138.0 / 178.0
+MIN_IMAGE_SIZE = 8
+
+_SIGNATURES = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"),
+               (b"BM", "BMP"))
+
+
+def decode_image(contents):
+    """Return the uint8 (H, W, 3) RGB tensor of encoded JPEG/PNG/GIF/BMP(/WebP) bytes.
+
+    Grayscale becomes RGB, alpha is dropped, palettes are expanded, 16-bit PNGs are scaled to 8 bit
+    and CMYK JPEGs are converted to RGB by libjpeg; an animated GIF gives its first frame.
+    Raises tf.errors.InvalidArgumentError for data it cannot decode. Works eagerly and in tf.data.
+    """
+    image = tf.io.decode_image(contents, channels=3, dtype=tf.uint8, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def read_image(path):
+    """Return the uint8 (H, W, 3) tensor of the image file at ``path`` (tf.io.read_file + decode_image)."""
+    return decode_image(tf.io.read_file(path))
+
+
+def image_format(contents):
+    """Return "JPEG", "PNG", "GIF", "BMP" or "WebP" from the leading bytes of ``contents``, or None."""
+    for signature, name in _SIGNATURES:
+        if contents.startswith(signature):
+            return name
+    if contents[:4] == b"RIFF" and contents[8:12] == b"WEBP":
+        return "WebP"
+    return None
+
+
+def _looks_truncated(fmt, contents):
+    if fmt == "JPEG":
+        return not contents.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9")
+    if fmt == "PNG":
+        return b"IEND" not in contents[-16:]
+    if fmt == "GIF":
+        return not contents.rstrip(b"\x00").endswith(b";")
+    if fmt == "BMP":
+        return len(contents) >= 6 and int.from_bytes(contents[2:6], "little") > len(contents)
+    if fmt == "WebP":
+        return len(contents) >= 8 and int.from_bytes(contents[4:8], "little") + 8 > len(contents)
+    return False
+
+
+def _first_line(err):
+    message = getattr(err, "message", None) or str(err)
+    message = message.split("\n")[0]
+    # tf prefixes eager errors with "{{function_node ...}} "; keep the readable part.
+    return message.split("}} ")[-1].split(" [Op:")[0][:120]
+
+
+def try_decode_image(contents, min_size=MIN_IMAGE_SIZE):
+    """Return ``(image, None)`` with a uint8 (H, W, 3) numpy image, or ``(None, reason)`` when unusable.
+
+    Reasons: "zero-byte file", "not an image (cannot decode)", "truncated <FMT>",
+    "corrupt <FMT> data (cannot decode: ...)", "smaller than <min_size> px (WxH)". Never raises for
+    bad bytes (eager only).
+    """
+    if not contents:
+        return None, "zero-byte file"
+    try:
+        image = decode_image(contents).numpy()
+    except (tf.errors.OpError, ValueError) as err:
+        fmt = image_format(contents)
+        if fmt is None:
+            return None, "not an image (cannot decode)"
+        if _looks_truncated(fmt, contents):
+            return None, f"truncated {fmt} (cannot decode)"
+        return None, f"corrupt {fmt} data (cannot decode: {_first_line(err)})"
+    height, width = image.shape[:2]
+    if min(height, width) < min_size:
+        return None, f"smaller than {min_size} px ({width}x{height})"
+    return image, None
+
+
+def diagnose_image_file(path, min_size=MIN_IMAGE_SIZE):
+    """Return None when the file at ``path`` decodes to a usable image, else the reason it is bad."""
+    path = os.fspath(path)
+    try:
+        if os.path.isdir(path):
+            return "unreadable (a directory, not a file)"
+        with open(path, "rb") as f:
+            contents = f.read()
+    except FileNotFoundError:
+        return "missing (no such file)"
+    except PermissionError:
+        return "unreadable (permission denied)"
+    except OSError as err:
+        return f"unreadable ({err.strerror or err})"
+    return try_decode_image(contents, min_size)[1]
+
+
+class _Progress:
+    """A one-line progress bar on stderr, redrawn at most a few times a second."""
+
+    def __init__(self, total, label, enabled):
+        self.total, self.label, self.enabled = total, label, enabled
+        self.done, self.last = 0, 0.0
+
+    def update(self, count):
+        self.done += count
+        now = time.monotonic()
+        if self.enabled and (now - self.last > 0.25 or self.done >= self.total):
+            self.last = now
+            width = 30
+            filled = int(width * self.done / max(self.total, 1))
+            sys.stderr.write(f"\r{self.label} [{'=' * filled}{'.' * (width - filled)}] {self.done}/{self.total}")
+            if self.done >= self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _decode_shape(index, path):
+    return index, tf.shape(read_image(path))[:2]
+
+
+def scan_images(paths, progress=True, min_size=MIN_IMAGE_SIZE, progress_threshold=1000):
+    """Try to decode every file; return ``(good_paths, bad)`` with ``bad`` a list of ``(path, reason)``.
+
+    Both lists keep the order of ``paths``. Decoding runs in parallel in tf.data (the files that fail
+    there are then diagnosed one by one for a reason, see diagnose_image_file). Images under
+    ``min_size`` pixels on a side are bad; images smaller than the crop are fine (crop_or_pad pads).
+    With ``progress``, lists of at least ``progress_threshold`` files show a bar on stderr.
+    """
+    paths = [os.fspath(p) for p in paths]
+    if not paths:
+        return [], []
+    shapes = {}
+    bar = _Progress(len(paths), "Scanning images", progress and len(paths) >= progress_threshold)
+    dataset = tf.data.Dataset.from_tensor_slices((np.arange(len(paths), dtype=np.int64), paths))
+    dataset = dataset.map(_decode_shape, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+    dataset = dataset.ignore_errors().batch(256).prefetch(2)
+    for indices, hw in dataset.as_numpy_iterator():
+        shapes.update(zip(indices.tolist(), hw.tolist()))
+        bar.update(len(indices))
+    good, bad = [], []
+    for index, path in enumerate(paths):
+        hw = shapes.get(index)
+        if hw is None:
+            bad.append((path, diagnose_image_file(path, min_size) or "cannot decode in tf.data"))
+        elif min(hw) < min_size:
+            bad.append((path, f"smaller than {min_size} px ({hw[1]}x{hw[0]})"))
+        else:
+            good.append(path)
+    if bar.enabled and bar.done < bar.total:
+        bar.update(bar.total - bar.done)
+    return good, bad
+
+
+def celeba_center_crop(image):
+    """Return the central square of ``image`` (H, W, C) of side round(138/178 * min(H, W)).
+
+    For a 218x178 ``img_align_celeba`` image this is facenet's CelebA box, rows 40..177 and
+    columns 20..157 (the crop of the shared npz).
+    """
+    image = tf.convert_to_tensor(image)
+    shape = tf.shape(image)
+    height, width = shape[0], shape[1]
+    side = tf.cast(tf.round(tf.cast(tf.minimum(height, width), tf.float32) * CELEBA_CROP_FRACTION), tf.int32)
+    side = tf.maximum(side, 1)
+    return tf.image.crop_to_bounding_box(image, (height - side) // 2, (width - side) // 2, side, side)
+
+
+def preprocess(image, input_image_size, image_size, center_crop=False, antialias=False):
+    """Return float32 pixels (image_size, image_size, 3) in 0..255 from one uint8/float image.
+
+    facenet's steps: crop or zero-pad the centre to ``input_image_size`` (skipped when None), then a
+    bilinear resize to the model's ``image_size``. With ``center_crop`` the CelebA centre crop
+    (celeba_center_crop) replaces the crop-or-pad step and is applied before resizing.
+    """
+    image = tf.convert_to_tensor(image)
+    if center_crop:
+        image = celeba_center_crop(image)
+    elif input_image_size:
+        image = tf.image.resize_with_crop_or_pad(image, input_image_size, input_image_size)
+    image = tf.cast(image, tf.float32)
+    if tuple(image.shape[:2]) != (image_size, image_size):
+        image = tf.image.resize(image, [image_size, image_size], method="bilinear", antialias=antialias)
+    image.set_shape([image_size, image_size, 3])
+    return image

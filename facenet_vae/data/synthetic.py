@@ -1,0 +1,313 @@
+"""The project's built-in data set: deterministic synthetic cartoon faces with CelebA-named attributes.
+
+Faces are drawn with numpy only, with soft (anti-aliased) edges, in normalised coordinates
+(-1..1 across the image), so any ``image_size`` works. Each attribute changes what is drawn:
+
+- identity traits (fixed per identity): ``Male`` (short hair, wider jaw, optional beard, so
+  ``No_Beard`` = -1), hair colour ``Black_Hair`` / ``Blond_Hair`` / ``Brown_Hair`` (exactly one),
+  ``Pale_Skin`` (the lightest skin tone), plus face size, eye spacing, iris and shirt colour;
+- per image: ``Smiling`` (mouth corners curved up), ``Mouth_Slightly_Open`` (dark open mouth),
+  ``Eyeglasses`` (dark rings, bridge and arms), ``Bangs`` (a hair band over the forehead), and a
+  small jitter of position, size, lighting and noise.
+"""
+import dataclasses
+import os
+import shutil
+
+import numpy as np
+
+from facenet_vae.data.errors import DataError
+
+ATTRIBUTE_NAMES = ["Bangs", "Black_Hair", "Blond_Hair", "Brown_Hair", "Eyeglasses", "Male",
+                   "Mouth_Slightly_Open", "No_Beard", "Pale_Skin", "Smiling"]  # CelebA spelling and order
+
+_HAIR = np.array([[30, 26, 26], [228, 196, 108], [112, 72, 42]], np.float32)  # black, blond, brown
+_BROW = np.array([[25, 22, 22], [160, 125, 65], [80, 50, 30]], np.float32)
+_PALE_SKIN = np.array([250, 228, 212], np.float32)
+_SKIN = np.array([[224, 172, 140], [200, 146, 110], [160, 110, 80], [112, 76, 56]], np.float32)
+_IRIS = np.array([[70, 45, 30], [50, 80, 120], [60, 90, 60], [40, 30, 25]], np.float32)
+_SHIRT = np.array([[60, 80, 140], [70, 120, 90], [90, 90, 100], [40, 60, 90], [150, 150, 160]], np.float32)
+LIP_COLOR = np.array([178, 40, 52], np.float32)
+MOUTH_COLOR = np.array([52, 12, 18], np.float32)
+GLASSES_COLOR = np.array([22, 22, 28], np.float32)
+
+# Layout in normalised units (1 = half the image), relative to the face centre (cx, cy).
+EYE_DY, BROW_DY, MOUTH_DY = -0.08, -0.19, 0.30
+HAIRLINE_DY, BANGS_DY = -0.40, -0.26
+LENS_RADIUS, GLASSES_LINE, LIP = 0.12, 0.05, 0.065
+CHEEK_DX, CHEEK_DY = 0.55, 0.12  # cheek: clear of glasses, nose, mouth and beard (x in face half-widths)
+JAW_DX, JAW_DY = 0.6, 0.3  # jaw beside the mouth: under the beard (x in face half-widths)
+SIDE_HAIR_DX, SIDE_HAIR_DY = 1.18, 0.2  # beside the face: long hair, else background (x in face half-widths)
+HAIR_DY = -0.5  # top of the head: always hair
+
+
+@dataclasses.dataclass
+class SyntheticFaces:
+    """Generated faces: ``images`` uint8 (N, H, W, 3), ``attributes`` int8 (N, K) in {-1, 1},
+    ``attribute_names`` (K, CelebA spelling), ``identities`` int32 (N,), ``filenames`` (N,) like
+    ``000001.png``, and ``geometry``: per-image float32 (N,) landmark positions in pixel coordinates
+    (pixel (r, c) spans [c, c+1) x [r, r+1)): ``face_x``, ``face_y``, ``eye_y``, ``eye_dx``, ``mouth_y``,
+    ``mouth_half_width``, ``lens_radius``, ``face_half_width``, ``face_half_height``, ``forehead_y``
+    (between hairline and bangs), ``hair_y``, ``cheek_dx``/``cheek_y``, ``jaw_dx``/``jaw_y`` (beard),
+    ``side_hair_dx``/``side_hair_y`` (long hair), for measuring what was drawn.
+    """
+    images: np.ndarray
+    attributes: np.ndarray
+    attribute_names: list
+    identities: np.ndarray
+    filenames: list
+    geometry: dict
+
+    def __len__(self):
+        return len(self.images)
+
+    def column(self, name):
+        """Return the int8 (N,) attribute column ``name``."""
+        return self.attributes[:, self.attribute_names.index(name)]
+
+
+def _identity_traits(rng, num_identities):
+    male = rng.random(num_identities) < 0.5
+    hair = rng.choice(3, size=num_identities, p=[0.35, 0.3, 0.35])
+    pale = rng.random(num_identities) < 0.25
+    tone = rng.integers(0, len(_SKIN), num_identities)
+    skin = np.where(pale[:, None], _PALE_SKIN, _SKIN[tone]) + rng.uniform(-6, 6, (num_identities, 3))
+    return {
+        "male": male, "hair": hair, "pale": pale, "skin": skin.astype(np.float32),
+        "hair_rgb": (_HAIR[hair] + rng.uniform(-10, 10, (num_identities, 3))).astype(np.float32),
+        "beard": male & (rng.random(num_identities) < 0.4),
+        "face_w": np.where(male, rng.uniform(0.46, 0.51, num_identities), rng.uniform(0.40, 0.45, num_identities)),
+        "face_h": rng.uniform(0.56, 0.62, num_identities),
+        "eye_dx": rng.uniform(0.16, 0.20, num_identities),
+        "mouth_w": rng.uniform(0.14, 0.18, num_identities),
+        "iris": _IRIS[rng.integers(0, len(_IRIS), num_identities)],
+        "shirt": _SHIRT[rng.integers(0, len(_SHIRT), num_identities)],
+    }
+
+
+def _image_params(rng, identities, traits):
+    n = len(identities)
+    scale = rng.uniform(0.95, 1.05, n)
+    smiling = rng.random(n) < 0.5
+    params = {key: value[identities] for key, value in traits.items()}
+    params.update({
+        "smiling": smiling, "open": rng.random(n) < 0.45, "glasses": rng.random(n) < 0.2,
+        "bangs": rng.random(n) < 0.3,
+        "cx": rng.uniform(-0.05, 0.05, n), "cy": rng.uniform(-0.04, 0.06, n), "scale": scale,
+        "smile": np.where(smiling, rng.uniform(0.08, 0.12, n), rng.uniform(-0.02, 0.0, n)),
+        "mouth_open": rng.uniform(0.10, 0.14, n),
+        "background": rng.uniform(150, 235, (n, 1)) + rng.uniform(-25, 25, (n, 3)),
+        "brightness": rng.uniform(0.95, 1.05, n), "gradient": rng.uniform(-0.05, 0.05, n),
+        "noise_seed": rng.integers(0, 2**31, n),
+    })
+    return params
+
+
+def _ellipse_distance(u, v, cx, cy, rx, ry):
+    k = np.sqrt(((u - cx) / rx) ** 2 + ((v - cy) / ry) ** 2)
+    return (k - 1.0) * np.minimum(rx, ry)
+
+
+class _Canvas:
+    """A batch of images in float32 0..255 and the normalised pixel coordinates of a sub-window.
+
+    Drawing a feature only inside the box that holds it (over the whole batch) keeps this fast.
+    """
+
+    def __init__(self, n, image_size, background):
+        self.size = image_size
+        self.pixel = 2.0 / image_size
+        self.coords = (np.arange(image_size, dtype=np.float32) + 0.5) * self.pixel - 1.0
+        self.pixels = np.empty((n, image_size, image_size, 3), np.float32)
+        self.pixels[:] = background[:, None, None, :]
+
+    def _index(self, low, high):
+        low = int(np.floor((float(np.min(low)) + 1.0) / self.pixel)) - 2
+        high = int(np.ceil((float(np.max(high)) + 1.0) / self.pixel)) + 2
+        return slice(max(low, 0), max(min(high, self.size), 0))
+
+    def window(self, top=-1.0, bottom=1.0, left=-1.0, right=1.0):
+        """Return ``(box, u, v)``: the index box covering the given normalised bounds and its coordinates."""
+        rows, cols = self._index(top, bottom), self._index(left, right)
+        return (rows, cols), self.coords[None, None, cols], self.coords[None, rows, None]
+
+    def paint(self, box, alpha, color):
+        """Blend ``color`` (N, 3) over the ``box`` with coverage ``alpha`` (N, h, w), in place."""
+        region = self.pixels[:, box[0], box[1]]
+        alpha = np.asarray(alpha, np.float32)[..., None]
+        region += alpha * (np.asarray(color, np.float32)[:, None, None, :] - region)
+
+    def soft(self, distance, blur=1.0):
+        """Coverage in 0..1 of a shape from its signed distance (negative inside), ``blur`` pixels wide."""
+        return np.clip(0.5 - distance / (self.pixel * blur), 0.0, 1.0)
+
+
+def _draw(p, image_size):
+    n = len(p["cx"])
+
+    def col(name):
+        return np.asarray(p[name], np.float32)[:, None, None]
+
+    canvas = _Canvas(n, image_size, np.asarray(p["background"], np.float32))
+    soft = canvas.soft
+    s = col("scale")
+    cx, cy = col("cx"), col("cy")
+    fw, fh = col("face_w") * s, col("face_h") * s
+    male, hair = col("male") > 0, p["hair_rgb"]
+
+    box, u, v = canvas.window()
+    canvas.pixels *= (1.0 - 0.12 * (v + 1.0) / 2.0)[..., None]  # background darker towards the bottom
+    # Hair behind the head: long for women (down to the shoulders), a short cap for men.
+    long_hair = soft(_ellipse_distance(u, v, cx, cy + 0.08 * s, fw * 1.32, fh * 1.28))
+    long_hair *= soft(v - (cy + 0.72 * s))
+    cap = soft(_ellipse_distance(u, v, cx, cy - 0.06 * s, fw * 1.1, fh + 0.1 * s))
+    short_hair = cap * soft(v - (cy - 0.05 * s))
+    canvas.paint(box, np.where(male, short_hair, long_hair), hair)
+    # Neck and shirt.
+    box, u, v = canvas.window(top=cy)
+    neck = soft(np.abs(u - cx) - fw * 0.42) * soft(cy + 0.3 * s - v)
+    canvas.paint(box, neck, p["skin"] * 0.82)
+    canvas.paint(box, soft(_ellipse_distance(u, v, cx, 1.08, 0.9, 0.36)), p["shirt"])
+    # Face, narrowing towards the chin (less for men: a wider jaw).
+    box, u, v = canvas.window(cy - fh, cy + fh, cx - fw, cx + fw)
+    jaw = np.where(male, np.float32(0.12), np.float32(0.3))
+    below = np.clip((v - cy) / fh, 0.0, 1.0)
+    face = soft(_ellipse_distance(u, v, cx, cy, fw * (1.0 - jaw * below ** 2), fh))
+    canvas.paint(box, face, p["skin"])
+    # Beard: hair-coloured shading over the lower face.
+    canvas.paint(box, face * soft(cy + 0.22 * s - v, 2.0) * col("beard") * 0.45, hair)
+    # Hair over the top of the face down to the hairline; bangs come lower, with a ragged edge.
+    box, u, v = canvas.window(cy - fh - 0.2, cy + 0.1 * s, cx - fw * 1.2, cx + fw * 1.2)
+    du = u - cx
+    cap = soft(_ellipse_distance(u, v, cx, cy - 0.06 * s, fw * 1.1, fh + 0.1 * s))
+    hairline = cy + HAIRLINE_DY * s + 0.1 * (du / fw) ** 2
+    bangs_line = cy + BANGS_DY * s + 0.015 * np.sin(du * 55.0)
+    line = np.where(col("bangs") > 0, np.maximum(hairline, bangs_line), hairline)
+    canvas.paint(box, cap * soft(v - line), hair)
+
+    eye_y = cy + EYE_DY * s
+    eye_dx = col("eye_dx") * s
+    brow = _BROW[p["hair"]]
+    box, u, v = canvas.window(cy + BROW_DY * s - 0.08, eye_y + 0.08, cx - eye_dx - 0.12, cx + eye_dx + 0.12)
+    for side in (-1.0, 1.0):
+        ex = cx + side * eye_dx
+        # Eyebrow: a short arched band.
+        arch = BROW_DY * s - 0.02 * (1.0 - ((u - ex) / 0.09) ** 2)
+        canvas.paint(box, soft(np.abs(v - (cy + arch)) - 0.018) * soft(np.abs(u - ex) - 0.09 * s), brow)
+        canvas.paint(box, soft(_ellipse_distance(u, v, ex, eye_y, 0.075 * s, 0.045 * s)),
+                     np.full((n, 3), 245, np.float32))
+        canvas.paint(box, soft(_ellipse_distance(u, v, ex, eye_y, 0.034 * s, 0.034 * s)), p["iris"])
+    # Nose: a shaded ridge and a darker base.
+    box, u, v = canvas.window(eye_y, cy + 0.2, cx - 0.1, cx + 0.1)
+    ridge = soft(np.abs(u - cx) - 0.012) * soft(eye_y + 0.06 - v) * soft(v - (cy + 0.12 * s))
+    canvas.paint(box, ridge * 0.5, p["skin"] * 0.7)
+    canvas.paint(box, soft(_ellipse_distance(u, v, cx, cy + 0.14 * s, 0.055 * s, 0.025 * s)) * 0.7, p["skin"] * 0.65)
+    # Mouth: upper edge y = mouth_y - smile * (x / half_width)^2 (corners up when smiling).
+    mouth_w = col("mouth_w") * s
+    box, u, v = canvas.window(cy + (MOUTH_DY - 0.16) * s, cy + (MOUTH_DY + 0.25) * s, cx - mouth_w, cx + mouth_w)
+    du = u - cx
+    t = du / mouth_w
+    upper = cy + MOUTH_DY * s - col("smile") * s * t ** 2
+    is_open = col("open") > 0
+    opening = np.where(is_open, col("mouth_open") * s, 0.0) * np.clip(1.0 - t ** 2, 0.0, 1.0)
+    inside_x = soft(np.abs(du) - mouth_w)
+    lips = inside_x * soft(upper - v) * soft(v - (upper + opening + LIP))
+    canvas.paint(box, lips, np.broadcast_to(LIP_COLOR, (n, 3)))
+    hole = inside_x * soft(upper + 0.03 - v) * soft(v - (upper + opening - 0.01))
+    canvas.paint(box, hole * is_open, np.broadcast_to(MOUTH_COLOR, (n, 3)))
+    # Eyeglasses: two rings, a bridge and the arms out to the face edge.
+    radius = LENS_RADIUS * s
+    box, u, v = canvas.window(eye_y - radius - 0.05, eye_y + radius + 0.05, cx - fw * 1.1, cx + fw * 1.1)
+    du = u - cx
+    glasses = np.zeros((n,) + (v.shape[1], u.shape[2]), np.float32)
+    for side in (-1.0, 1.0):
+        ring = np.abs(np.sqrt((u - (cx + side * eye_dx)) ** 2 + (v - eye_y) ** 2) - radius) - GLASSES_LINE / 2
+        glasses = np.maximum(glasses, soft(ring))
+    bar = soft(np.abs(v - eye_y) - GLASSES_LINE / 2)
+    arms = bar * soft(eye_dx + radius - np.abs(du)) * soft(np.abs(du) - fw * 1.02)
+    bridge = bar * soft(np.abs(du) - (eye_dx - radius) - canvas.pixel)
+    glasses = np.maximum(glasses, np.maximum(arms, bridge)) * (col("glasses") > 0)
+    canvas.paint(box, glasses, np.broadcast_to(GLASSES_COLOR, (n, 3)))
+    # Lighting: overall brightness and a left-right gradient, then a little sensor noise.
+    pixels = canvas.pixels
+    pixels *= (col("brightness") * (1.0 + col("gradient") * canvas.coords[None, None, :]))[..., None]
+    for i in range(n):
+        noise = np.random.default_rng(int(p["noise_seed"][i])).normal(0.0, 2.0, pixels.shape[1:])
+        pixels[i] += noise.astype(np.float32)
+    return np.clip(np.round(pixels), 0, 255).astype(np.uint8)
+
+
+def generate_synthetic_faces(num_images, seed=0, image_size=64, num_identities=None, chunk_size=256):
+    """Return SyntheticFaces: ``num_images`` deterministic (by ``seed``) cartoon faces and their labels.
+
+    ``num_identities`` defaults to one identity per 20 images; images are grouped by identity
+    (identity 0 first). The same arguments always give byte-identical images.
+    """
+    num_images = int(num_images)
+    if num_images < 1:
+        raise DataError(f"num_images must be at least 1, got {num_images}")
+    if image_size < 16:
+        raise DataError(f"image_size must be at least 16 to draw a face, got {image_size}")
+    if num_identities is None:
+        num_identities = max(1, num_images // 20)
+    num_identities = max(1, min(int(num_identities), num_images))
+    rng = np.random.default_rng(seed)
+    traits = _identity_traits(rng, num_identities)
+    identities = np.sort(np.arange(num_images) % num_identities).astype(np.int32)
+    p = _image_params(rng, identities, traits)
+    images = np.concatenate([
+        _draw({key: value[start:start + chunk_size] for key, value in p.items()}, image_size)
+        for start in range(0, num_images, chunk_size)])
+
+    hair = p["hair"]
+    flags = {"Bangs": p["bangs"], "Black_Hair": hair == 0, "Blond_Hair": hair == 1, "Brown_Hair": hair == 2,
+             "Eyeglasses": p["glasses"], "Male": p["male"], "Mouth_Slightly_Open": p["open"],
+             "No_Beard": ~p["beard"], "Pale_Skin": p["pale"], "Smiling": p["smiling"]}
+    attributes = np.stack([np.where(flags[name], 1, -1) for name in ATTRIBUTE_NAMES], axis=1).astype(np.int8)
+
+    half = image_size / 2.0
+    s = p["scale"]
+    geometry = {
+        "face_x": (p["cx"] + 1.0) * half, "face_y": (p["cy"] + 1.0) * half,
+        "eye_y": (p["cy"] + EYE_DY * s + 1.0) * half, "eye_dx": p["eye_dx"] * s * half,
+        "mouth_y": (p["cy"] + MOUTH_DY * s + 1.0) * half, "mouth_half_width": p["mouth_w"] * s * half,
+        "lens_radius": LENS_RADIUS * s * half, "face_half_width": p["face_w"] * s * half,
+        "face_half_height": p["face_h"] * s * half,
+        "forehead_y": (p["cy"] + (HAIRLINE_DY + BANGS_DY) / 2 * s + 1.0) * half,
+        "hair_y": (p["cy"] + HAIR_DY * s + 1.0) * half,
+        "cheek_dx": CHEEK_DX * p["face_w"] * s * half, "cheek_y": (p["cy"] + CHEEK_DY * s + 1.0) * half,
+        "jaw_dx": JAW_DX * p["face_w"] * s * half, "jaw_y": (p["cy"] + JAW_DY * s + 1.0) * half,
+        "side_hair_dx": SIDE_HAIR_DX * p["face_w"] * s * half,
+        "side_hair_y": (p["cy"] + SIDE_HAIR_DY * s + 1.0) * half,
+    }
+    geometry = {key: np.asarray(value, np.float32) for key, value in geometry.items()}
+    filenames = [f"{i + 1:06d}.png" for i in range(num_images)]
+    return SyntheticFaces(images, attributes, list(ATTRIBUTE_NAMES), identities, filenames, geometry)
+
+
+def write_synthetic_dataset(out_dir, num_images, seed=0, image_size=64, num_identities=None, overwrite=False):
+    """Write generated faces as ``out_dir/images/identity_<k>/<NNNNNN>.png`` plus ``out_dir/list_attr_celeba.txt``.
+
+    Returns ``(image_folder, attribute_file)``. The attribute file is written last (atomically), so
+    its presence means the folder is complete. An existing non-empty ``out_dir/images`` raises
+    DataError unless ``overwrite``, which deletes it first.
+    """
+    import tensorflow as tf  # encode with tf, like the decoders; keeps this module numpy-only otherwise
+
+    from facenet_vae.data.celeba import ATTRIBUTE_FILE, write_attribute_file
+
+    out_dir = os.fspath(out_dir)
+    folder = os.path.join(out_dir, "images")
+    if os.path.isdir(folder) and os.listdir(folder):
+        if not overwrite:
+            raise DataError(f"{folder!r} already holds files; pass overwrite=True to replace them")
+        shutil.rmtree(folder)
+    faces = generate_synthetic_faces(num_images, seed=seed, image_size=image_size, num_identities=num_identities)
+    for identity in np.unique(faces.identities):
+        os.makedirs(os.path.join(folder, f"identity_{identity:05d}"), exist_ok=True)
+    for image, identity, filename in zip(faces.images, faces.identities, faces.filenames):
+        with open(os.path.join(folder, f"identity_{identity:05d}", filename), "wb") as f:
+            f.write(tf.io.encode_png(image).numpy())
+    attr_file = write_attribute_file(os.path.join(out_dir, ATTRIBUTE_FILE), faces.attribute_names,
+                                     faces.filenames, faces.attributes)
+    return folder, attr_file
