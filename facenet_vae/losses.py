@@ -10,22 +10,34 @@ import tensorflow as tf
 
 from facenet_vae.normalization import IMG_STDDEV
 
-# exp(50) ~ 5e21: far beyond any sensible variance, yet summing thousands of them stays finite
-# in float32 (max ~3.4e38), so a diverging log-variance cannot turn the KL into inf/NaN.
-MAX_LOG_VARIANCE = 50.0
+# exp(20) ~ 5e8: far beyond any sensible posterior variance (the prior has 1). Capping here keeps
+# the KL, the sampled latents and Adam's squared gradients finite in float32 even when facenet's
+# initialisation starts with log-variances in the tens.
+MAX_LOG_VARIANCE = 20.0
 
 REDUCTIONS = ("sum", "mean")
 
 
+def capped_log_variance(log_variance):
+    """Return float32 ``min(log_variance, MAX_LOG_VARIANCE)`` whose gradient is 1 everywhere.
+
+    A plain ``minimum`` has zero gradient above the cap, and the KL's ``-lv`` term would then push
+    a capped log-variance up for ever; passing the gradient straight through lets the KL pull it
+    back down.
+    """
+    log_variance = tf.cast(log_variance, tf.float32)
+    return log_variance - tf.stop_gradient(tf.nn.relu(log_variance - MAX_LOG_VARIANCE))
+
+
 def safe_exp_log_variance(log_variance):
     """Return ``exp(log_variance)`` in float32 with the exponent capped at MAX_LOG_VARIANCE."""
-    return tf.exp(tf.minimum(tf.cast(log_variance, tf.float32), MAX_LOG_VARIANCE))
+    return tf.exp(capped_log_variance(log_variance))
 
 
 def kl_per_sample(mean, log_variance):
     """Return facenet's KL ``0.5 * sum(exp(lv) + mu^2 - 1 - lv)`` per sample, float32, shape (batch,)."""
     mean = tf.cast(mean, tf.float32)
-    log_variance = tf.minimum(tf.cast(log_variance, tf.float32), MAX_LOG_VARIANCE)
+    log_variance = capped_log_variance(log_variance)
     return 0.5 * tf.reduce_sum(tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance, axis=1)
 
 
