@@ -252,7 +252,7 @@ def train(config):
         epochs = math.ceil(config.max_nrof_steps / config.save_every_n_steps)
         model.fit(dataset, epochs=epochs, steps_per_epoch=config.save_every_n_steps,
                   initial_epoch=start_step // config.save_every_n_steps, callbacks=[monitor],
-                  verbose=config.verbose if chief else 0)
+                  verbose=config.verbose if chief else 0, shuffle=False)
     if chief:
         finish_run(run_dir, model, config)
     else:
