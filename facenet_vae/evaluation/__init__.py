@@ -1,0 +1,5 @@
+"""Quality evaluation of a trained DFC-VAE: reconstruction, attribute prediction, editing, latent health.
+
+The functions here work on numpy arrays and injected callables, so they can be tested without a
+trained model; ``facenet_vae.evaluate`` wires them to a loaded model and a data set.
+"""

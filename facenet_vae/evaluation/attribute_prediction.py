@@ -1,0 +1,179 @@
+"""Attribute prediction from the latent code, as in the DFC-VAE paper's table.
+
+One linear classifier (standardised inputs + logistic regression) per attribute, trained on the
+training split and scored on the held-out split, beside two baselines: the training split's
+majority class, and the same classifier on principal components of the raw pixels.
+Labels are CelebA's {-1, 1}.
+"""
+import contextlib
+import warnings
+
+import numpy as np
+
+DEFAULT_PCA_COMPONENTS = 100
+
+
+def single_threaded_blas():
+    """Return a context manager limiting BLAS to one thread (a no-op without threadpoolctl).
+
+    These matrices are small; OpenBLAS' spinning worker threads, competing with TensorFlow's for
+    a few cores, made QR and L-BFGS steps over ten times slower than one thread.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _check_labels(labels):
+    labels = np.asarray(labels)
+    if labels.ndim == 1:
+        labels = labels[:, None]
+    if labels.ndim != 2:
+        raise ValueError(f"expected labels of shape (N, A), got {labels.shape}")
+    bad = ~np.isin(labels, (-1, 1))
+    if bad.any():
+        raise ValueError(f"attribute labels must be -1 or 1, found {np.unique(labels[bad])[:5]}")
+    return labels.astype(np.int8)
+
+
+def majority_labels(train_labels):
+    """Return the majority class (+1 or -1, ties -> -1) of each attribute column of the training labels."""
+    train_labels = _check_labels(train_labels)
+    return np.where(np.sum(train_labels == 1, axis=0) > np.sum(train_labels == -1, axis=0), 1, -1).astype(np.int8)
+
+
+def majority_baseline(train_labels, test_labels):
+    """Return per-attribute accuracy (float64, shape (A,)) of predicting the training majority on the test labels."""
+    majority = majority_labels(train_labels)
+    test_labels = _check_labels(test_labels)
+    return np.mean(test_labels == majority[None, :], axis=0)
+
+
+class LinearAttributeClassifiers:
+    """Per-attribute logistic regressions on standardised features; attributes constant in training predict it.
+
+    ``predict(features)`` returns (N, A) int8 labels in {-1, 1}.
+    """
+
+    def __init__(self, regularization=1.0, max_iter=2000, seed=0):
+        self.regularization = regularization
+        self.max_iter = max_iter
+        self.seed = seed
+        self.scaler = None
+        self.models = []
+        self.constants = []
+        self.convergence_warnings = 0
+
+    def fit(self, features, labels):
+        """Fit one classifier per label column; returns self."""
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+
+        features = np.asarray(features, np.float64)
+        labels = _check_labels(labels)
+        if len(features) != len(labels):
+            raise ValueError(f"{len(features)} feature rows but {len(labels)} label rows")
+        self.scaler = StandardScaler().fit(features)
+        scaled = self.scaler.transform(features)
+        self.models, self.constants = [], []
+        for column in labels.T:
+            values = np.unique(column)
+            if len(values) == 1:
+                self.models.append(None)
+                self.constants.append(int(values[0]))
+                continue
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConvergenceWarning)
+                model = LogisticRegression(C=self.regularization, max_iter=self.max_iter,
+                                           random_state=self.seed).fit(scaled, column)
+            self.convergence_warnings += sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+            self.models.append(model)
+            self.constants.append(None)
+        return self
+
+    @property
+    def constant_columns(self):
+        """Return the indices of the attributes that were constant in the training labels."""
+        return [i for i, value in enumerate(self.constants) if value is not None]
+
+    def predict(self, features):
+        """Return (N, A) int8 predicted labels in {-1, 1}."""
+        if self.scaler is None:
+            raise RuntimeError("fit the classifiers first")
+        scaled = self.scaler.transform(np.asarray(features, np.float64))
+        out = np.empty((len(scaled), len(self.models)), np.int8)
+        for index, (model, constant) in enumerate(zip(self.models, self.constants)):
+            out[:, index] = constant if model is None else model.predict(scaled)
+        return out
+
+    def accuracy(self, features, labels):
+        """Return per-attribute accuracy (float64, shape (A,)) on ``features`` against ``labels``."""
+        return np.mean(self.predict(features) == _check_labels(labels), axis=0)
+
+
+def pca_pixel_features(train_pixels, test_pixels, num_components=DEFAULT_PCA_COMPONENTS, seed=0):
+    """Return ``(train_features, test_features, num_components_used)``: PCA (fit on training pixels) projections.
+
+    Pixels are flattened and scaled to 0..1; the component count is capped by the training-set size
+    and the pixel count.
+    """
+    from sklearn.decomposition import PCA
+
+    train = np.asarray(train_pixels).reshape(len(train_pixels), -1).astype(np.float32) / 255.0
+    test = np.asarray(test_pixels).reshape(len(test_pixels), -1).astype(np.float32) / 255.0
+    used = int(min(num_components, train.shape[0], train.shape[1]))
+    pca = PCA(n_components=used, svd_solver="randomized", random_state=seed).fit(train)
+    return pca.transform(train), pca.transform(test), used
+
+
+def evaluate_attribute_prediction(train_latent, train_labels, test_latent, test_labels, names,
+                                  train_pixels=None, test_pixels=None, pca_components=DEFAULT_PCA_COMPONENTS,
+                                  seed=0):
+    """Return ``(section, latent_classifiers)``: the report section dict and the fitted latent classifiers.
+
+    The section holds ``mean_accuracy`` (latent), ``majority_baseline``, ``pca_pixels_baseline``
+    (None without pixels), ``per_attribute`` (name -> {accuracy, majority, pca_pixels}) and
+    ``constant_in_training`` (attributes predicted as their constant training value).
+    """
+    train_labels = _check_labels(train_labels)
+    test_labels = _check_labels(test_labels)
+    names = [str(n) for n in names]
+    if len(names) != train_labels.shape[1] or test_labels.shape[1] != train_labels.shape[1]:
+        raise ValueError(f"{len(names)} attribute names for {train_labels.shape[1]} training and "
+                         f"{test_labels.shape[1]} held-out label columns")
+    with single_threaded_blas():
+        classifiers = LinearAttributeClassifiers(seed=seed).fit(train_latent, train_labels)
+        latent_accuracy = classifiers.accuracy(test_latent, test_labels)
+        majority = majority_baseline(train_labels, test_labels)
+        pca_accuracy, components_used, pca_warnings = None, None, 0
+        if train_pixels is not None and test_pixels is not None:
+            train_pca, test_pca, components_used = pca_pixel_features(train_pixels, test_pixels, pca_components, seed)
+            pca_classifiers = LinearAttributeClassifiers(seed=seed).fit(train_pca, train_labels)
+            pca_accuracy = pca_classifiers.accuracy(test_pca, test_labels)
+            pca_warnings = pca_classifiers.convergence_warnings
+    per_attribute = {}
+    for index, name in enumerate(names):
+        per_attribute[name] = {
+            "accuracy": float(latent_accuracy[index]),
+            "majority": float(majority[index]),
+            "pca_pixels": None if pca_accuracy is None else float(pca_accuracy[index]),
+            "positive_rate_train": float(np.mean(train_labels[:, index] == 1)),
+            "positive_rate_held_out": float(np.mean(test_labels[:, index] == 1)),
+        }
+    section = {
+        "classifier": "StandardScaler + LogisticRegression(C=1.0), one per attribute (scikit-learn)",
+        "num_attributes": len(names),
+        "num_train": int(len(train_labels)),
+        "num_held_out": int(len(test_labels)),
+        "mean_accuracy": float(np.mean(latent_accuracy)),
+        "majority_baseline": float(np.mean(majority)),
+        "pca_pixels_baseline": None if pca_accuracy is None else float(np.mean(pca_accuracy)),
+        "pca_components": components_used,
+        "constant_in_training": [names[i] for i in classifiers.constant_columns],
+        "convergence_warnings": int(classifiers.convergence_warnings + pca_warnings),
+        "per_attribute": per_attribute,
+    }
+    return section, classifiers

@@ -1,0 +1,49 @@
+"""Re-estimating batch-norm moving statistics ("precise BN") before evaluating a briefly trained model.
+
+Batch norm's moving averages (decay 0.995, as facenet's slim arg_scope) keep a weight of
+0.995^steps on their initial values (mean 0, variance 1): about 47% after 150 steps. A short run
+is then judged mostly on stale statistics rather than on what it learned. Recalibrating replaces
+them with the exact average of the batch statistics over training images, as Keras' training
+step would reach after many steps with frozen weights. Only the in-memory model changes.
+"""
+import keras
+import numpy as np
+
+from facenet_vae.normalization import pixels_to_normalized
+
+
+def batch_norm_layers(model):
+    """Return every keras BatchNormalization layer inside ``model``."""
+    return [layer for layer in model._flatten_layers(include_self=False, recursive=True)
+            if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+def recalibrate_batch_norm(model, pixels, batch_size=100, max_images=2000, seed=0):
+    """Set each batch norm's moving mean/variance to the mean of its batch statistics over ``pixels``.
+
+    ``model`` is a DfcVae; ``pixels`` uint8 NHWC at the model's size (a seeded random subset of at
+    most ``max_images`` is used). Batches run through ``forward(training=True)``, the training
+    step's path (sampled latents into the decoder), without touching trainable weights. Returns
+    the number of images used.
+    """
+    layers = batch_norm_layers(model)
+    if not layers or len(pixels) == 0:
+        return 0
+    pixels = np.asarray(pixels)
+    if len(pixels) > max_images:
+        pixels = pixels[np.sort(np.random.default_rng(seed).choice(len(pixels), max_images, replace=False))]
+    momenta = [layer.momentum for layer in layers]
+    trainable = [(v, np.array(v.numpy())) for v in model.trainable_variables]
+    try:
+        for count, start in enumerate(range(0, len(pixels), batch_size), 1):
+            # momentum 1 - 1/count makes the moving value the running mean of the batch statistics.
+            for layer in layers:
+                layer.momentum = 1.0 - 1.0 / count
+            model.forward(pixels_to_normalized(pixels[start:start + batch_size]), training=True, sample=False)
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum
+    for variable, value in trainable:
+        if not np.array_equal(variable.numpy(), value):
+            raise RuntimeError(f"batch-norm recalibration changed trainable variable {variable.path}")
+    return int(len(pixels))

@@ -1,0 +1,311 @@
+"""Evaluation data: uint8 faces at the model's size, split into training and held-out parts, with attributes.
+
+Held-out means CelebA's validation and test partitions (1 and 2) when the partition is known,
+otherwise a seeded random 20% of the images.
+"""
+import dataclasses
+import os
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+
+HELD_OUT_FRACTION = 0.2
+
+
+@dataclasses.dataclass
+class EvaluationData:
+    """Training and held-out uint8 images (N, size, size, 3), attributes in {-1, 1} or None, and notes."""
+    train_images: np.ndarray
+    held_out_images: np.ndarray
+    train_attributes: Optional[np.ndarray]
+    held_out_attributes: Optional[np.ndarray]
+    attribute_names: Optional[list]
+    description: str
+    split: str
+    original_sizes: list = dataclasses.field(default_factory=list)
+    resized: bool = False
+    notes: list = dataclasses.field(default_factory=list)
+
+    @property
+    def has_attributes(self):
+        """Return True when both splits carry attribute labels."""
+        return self.train_attributes is not None and self.attribute_names is not None
+
+    def resize_note(self, image_size):
+        """Return a sentence saying whether (and from which sizes) images were resized, or ''."""
+        if not self.resized:
+            return ""
+        sizes = ", ".join(f"{h}x{w}" for h, w in self.original_sizes[:5])
+        more = " ..." if len(self.original_sizes) > 5 else ""
+        return f"images of size {sizes}{more} (HxW) were resized (bilinear) to the model's {image_size}x{image_size}"
+
+
+def resize_pixels(images, image_size, batch_size=512):
+    """Return uint8 images bilinearly resized to ``image_size`` (rounded), or the input when already that size."""
+    images = np.asarray(images)
+    if images.shape[1:3] == (image_size, image_size):
+        return images.astype(np.uint8, copy=False)
+    out = np.empty((len(images), image_size, image_size, images.shape[-1]), np.uint8)
+    for start in range(0, len(images), batch_size):
+        batch = tf.image.resize(tf.cast(images[start:start + batch_size], tf.float32), (image_size, image_size),
+                                method="bilinear")
+        out[start:start + batch_size] = tf.cast(tf.round(tf.clip_by_value(batch, 0, 255)), tf.uint8).numpy()
+    return out
+
+
+def split_indices(count, partition=None, seed=0):
+    """Return ``(train_indices, held_out_indices, description)``.
+
+    With a CelebA ``partition`` array: 0 is training, 1 and 2 are held out. Otherwise a seeded random
+    80/20 split.
+    """
+    if partition is not None:
+        partition = np.asarray(partition)
+        train = np.flatnonzero(partition == 0)
+        held_out = np.flatnonzero((partition == 1) | (partition == 2))
+        if len(train) and len(held_out):
+            return train, held_out, ("CelebA's official partition: 0 (train) for training, 1 (validation) and "
+                                     "2 (test) held out")
+    order = np.random.default_rng(seed).permutation(count)
+    num_held_out = max(1, int(round(HELD_OUT_FRACTION * count))) if count > 1 else 0
+    held_out, train = np.sort(order[:num_held_out]), np.sort(order[num_held_out:])
+    why = "no partition given" if partition is None else "the partition lacks a training or held-out part"
+    return train, held_out, f"seeded random 80/20 split (seed {seed}) because {why}"
+
+
+def _subsample(indices, limit, seed):
+    if limit is None or len(indices) <= limit:
+        return indices
+    return np.sort(np.random.default_rng(seed).choice(indices, size=limit, replace=False))
+
+
+def _assemble(images, attributes, names, partition, image_size, description, seed, max_train, max_held_out,
+              original_sizes=None, notes=None):
+    train, held_out, split = split_indices(len(images), partition, seed)
+    notes = list(notes or [])
+    limited_train = _subsample(train, max_train, seed + 1)
+    limited_held_out = _subsample(held_out, max_held_out, seed + 2)
+    if len(limited_train) < len(train) or len(limited_held_out) < len(held_out):
+        notes.append(f"a seeded random subset was used: {len(limited_train)} of {len(train)} training and "
+                     f"{len(limited_held_out)} of {len(held_out)} held-out images")
+    if len(limited_held_out) == 0:
+        from facenet_vae.data.errors import DataError
+        raise DataError(f"no held-out images in {description}")
+    sizes = original_sizes if original_sizes is not None else [tuple(int(v) for v in np.asarray(images).shape[1:3])]
+    resized = any(tuple(size) != (image_size, image_size) for size in sizes)
+    pick = lambda array, idx: None if array is None else np.asarray(array)[idx]  # noqa: E731
+    return EvaluationData(
+        train_images=resize_pixels(np.asarray(images)[limited_train], image_size),
+        held_out_images=resize_pixels(np.asarray(images)[limited_held_out], image_size),
+        train_attributes=pick(attributes, limited_train), held_out_attributes=pick(attributes, limited_held_out),
+        attribute_names=None if names is None else [str(n) for n in names], description=description, split=split,
+        original_sizes=[tuple(s) for s in sizes], resized=resized, notes=notes)
+
+
+def load_npz(path, image_size, seed=0, max_train=None, max_held_out=None):
+    """Return EvaluationData from a ``.npz`` with ``images`` and optional ``attributes``, ``attribute_names``,
+    ``celeba_partition``."""
+    from facenet_vae.data.errors import DataError
+    path = os.path.expanduser(os.fspath(path))
+    if not os.path.isfile(path):
+        raise DataError(f"npz file {path!r} does not exist")
+    with np.load(path, allow_pickle=False) as archive:
+        if "images" not in archive.files:
+            raise DataError(f"{path} has no 'images' array (it has {', '.join(archive.files)})")
+        images = archive["images"]
+        attributes = archive["attributes"] if "attributes" in archive.files else None
+        names = archive["attribute_names"].tolist() if "attribute_names" in archive.files else None
+        partition = archive["celeba_partition"] if "celeba_partition" in archive.files else None
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise DataError(f"{path}: 'images' must be (N, H, W, 3) RGB, got {images.shape}")
+    if images.dtype != np.uint8:
+        raise DataError(f"{path}: 'images' must be uint8 pixels, got {images.dtype}")
+    notes = []
+    if attributes is not None and names is None:
+        names = [f"attribute_{i}" for i in range(attributes.shape[1])]
+        notes.append("the npz has no attribute_names; attributes are numbered")
+    if attributes is not None and (attributes.shape[0] != len(images) or not np.isin(attributes, (-1, 1)).all()):
+        raise DataError(f"{path}: 'attributes' must be (N, A) with values -1/1 for the {len(images)} images")
+    return _assemble(images, attributes, names, partition, image_size, f"npz file {path} ({len(images)} images)",
+                     seed, max_train, max_held_out, notes=notes)
+
+
+def read_image_files(paths, image_size, input_image_size=None, center_crop=False, batch_size=256):
+    """Return ``(images, kept_indices, original_sizes)``: uint8 images at ``image_size`` for the decodable paths.
+
+    Preprocessing is the training pipeline's (``facenet_vae.data.images.preprocess``): optional
+    crop-or-pad / CelebA centre crop, then a bilinear resize. Undecodable files are skipped.
+    """
+    from facenet_vae.data.images import preprocess, read_image
+
+    def load(index, path):
+        image = read_image(path)
+        shape = tf.shape(image)[:2]
+        pixels = preprocess(image, input_image_size, image_size, center_crop=center_crop)
+        return index, tf.cast(tf.round(tf.clip_by_value(pixels, 0, 255)), tf.uint8), shape
+
+    dataset = tf.data.Dataset.from_tensor_slices((np.arange(len(paths), dtype=np.int64), [os.fspath(p) for p in paths]))
+    dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors().batch(batch_size)
+    indices, images, sizes = [], [], set()
+    for index, pixels, shape in dataset.as_numpy_iterator():
+        indices.append(index)
+        images.append(pixels)
+        sizes.update(tuple(int(v) for v in s) for s in shape)
+    if not images:
+        return np.zeros((0, image_size, image_size, 3), np.uint8), np.zeros((0,), np.int64), []
+    return np.concatenate(images), np.concatenate(indices), sorted(sizes)
+
+
+def _preprocessing_note(input_image_size, center_crop):
+    if center_crop:
+        return "CelebA centre crop (138/178 of the width, as the shared npz) before resizing"
+    if input_image_size:
+        return f"central crop-or-pad to {input_image_size}x{input_image_size} before resizing"
+    return "no crop before resizing"
+
+
+def load_image_folder(folder, image_size, attributes_file=None, partition_file=None, input_image_size=None,
+                      center_crop=False, seed=0, max_train=None, max_held_out=None, kind="folder"):
+    """Return EvaluationData for an image folder (flat or FaceNet tree), with attributes from ``attributes_file``.
+
+    With an attribute file only the images it lists are used (listed but missing images are
+    skipped with a note); ``partition_file`` (``list_eval_partition.txt``) gives the split. The
+    split and the ``max_*`` subsets are chosen before decoding, so only the images used are read.
+    """
+    import warnings
+
+    from facenet_vae.data.celeba import match_attributes_to_images, read_attribute_file, read_partition_file
+    from facenet_vae.data.errors import DataError
+    from facenet_vae.data.folders import image_paths_from_folder
+
+    notes = [f"preprocessing: {_preprocessing_note(input_image_size, center_crop)}"]
+    attributes, names = None, None
+    if attributes_file:
+        attrs = read_attribute_file(attributes_file)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            paths, attributes = match_attributes_to_images(attrs, folder, allow_missing=True)
+        if caught:
+            notes.append(f"{len(attrs) - len(paths)} images listed in {attributes_file} are not in the folder "
+                         f"and were skipped")
+        names = list(attrs.names)
+        num_in_folder = len(image_paths_from_folder(folder))
+        if num_in_folder > len(paths):
+            notes.append(f"{num_in_folder - len(paths)} images in the folder are not listed in the attribute "
+                         f"file and were left out")
+    else:
+        paths = image_paths_from_folder(folder)
+        notes.append("no --attributes_file: only reconstruction and latent statistics are reported")
+    paths = np.asarray(paths, dtype=object)
+    partition = None
+    if partition_file:
+        table = read_partition_file(partition_file)
+        partition = np.array([table.get(os.path.basename(p), -1) for p in paths])
+        if (partition < 0).any():
+            notes.append(f"{int((partition < 0).sum())} images are not in {partition_file} and were left out")
+            keep = partition >= 0
+            paths, partition = paths[keep], partition[keep]
+            attributes = None if attributes is None else attributes[keep]
+    train, held_out, split = split_indices(len(paths), partition, seed)
+    limited_train = _subsample(train, max_train, seed + 1)
+    limited_held_out = _subsample(held_out, max_held_out, seed + 2)
+    if len(limited_train) < len(train) or len(limited_held_out) < len(held_out):
+        notes.append(f"a seeded random subset was used: {len(limited_train)} of {len(train)} training and "
+                     f"{len(limited_held_out)} of {len(held_out)} held-out images")
+    parts, all_sizes = [], set()
+    for indices in (limited_train, limited_held_out):
+        images, kept, sizes = read_image_files(list(paths[indices]), image_size, input_image_size, center_crop)
+        if len(kept) < len(indices):
+            notes.append(f"{len(indices) - len(kept)} files could not be decoded and were skipped")
+        all_sizes.update(sizes)
+        parts.append((images, None if attributes is None else attributes[indices][kept]))
+    if not len(parts[1][0]):
+        raise DataError(f"no decodable held-out images in {folder!r}")
+    total = len(parts[0][0]) + len(parts[1][0])
+    return EvaluationData(
+        train_images=parts[0][0], held_out_images=parts[1][0], train_attributes=parts[0][1],
+        held_out_attributes=parts[1][1], attribute_names=names,
+        description=f"{kind} {folder} ({total} images used)", split=split, original_sizes=sorted(all_sizes),
+        resized=any(tuple(s) != (image_size, image_size) for s in all_sizes) or bool(center_crop or input_image_size),
+        notes=notes)
+
+
+def load_celeba_download(data_dir, image_size, attributes_file=None, partition_file=None, input_image_size=None,
+                         center_crop=True, seed=0, max_train=None, max_held_out=None):
+    """Return EvaluationData for a CelebA download (``img_align_celeba/`` + ``list_attr_celeba.txt``).
+
+    The partition comes from ``partition_file`` or a ``list_eval_partition.txt`` found beside the
+    attribute file or in ``data_dir``; without one the split is a seeded 80/20.
+    """
+    from facenet_vae.data.celeba import PARTITION_FILE, find_celeba_files
+    folder, attributes_file = find_celeba_files(data_dir, attributes_file)
+    if partition_file is None:
+        for candidate in (os.path.join(os.path.dirname(attributes_file), PARTITION_FILE),
+                          os.path.join(data_dir, PARTITION_FILE), os.path.join(data_dir, "Eval", PARTITION_FILE)):
+            if os.path.isfile(candidate):
+                partition_file = candidate
+                break
+    return load_image_folder(folder, image_size, attributes_file, partition_file, input_image_size, center_crop,
+                             seed, max_train, max_held_out, kind="CelebA folder")
+
+
+def is_celeba_download(data_dir):
+    """Return True when ``data_dir`` holds a CelebA download (img_align_celeba/ and list_attr_celeba.txt)."""
+    from facenet_vae.data.celeba import find_celeba_files
+    from facenet_vae.data.errors import DataError
+    try:
+        find_celeba_files(data_dir)
+    except DataError:
+        return False
+    return True
+
+
+def load_tfds_celeb_a(data_dir, image_size, input_image_size=None, center_crop=True, max_train=None,
+                      max_held_out=None):
+    """Return EvaluationData from tensorflow-datasets' prepared ``celeb_a`` in ``data_dir`` (never downloads).
+
+    Training: the ``train`` split; held out: ``validation+test``. ``max_*`` keep the first images of
+    each split (the files are read in order, unshuffled).
+    """
+    import tensorflow_datasets as tfds  # slow import, only for this data set
+
+    from facenet_vae.data.errors import DataError
+    from facenet_vae.data.images import preprocess
+
+    builder = tfds.builder("celeb_a", data_dir=data_dir)
+    if not builder.is_prepared():
+        raise DataError(f"the tensorflow-datasets data set celeb_a is not prepared in {data_dir} (looked for "
+                        f"{builder.data_dir}); prepare it with `tfds build celeb_a --data_dir={data_dir}` or pass a "
+                        f"CelebA download folder (img_align_celeba/ + list_attr_celeba.txt)")
+    names = list(builder.info.features["attributes"].keys())
+
+    def load(split, limit):
+        dataset = builder.as_dataset(split=split, shuffle_files=False)
+        if limit:
+            dataset = dataset.take(limit)
+
+        def convert(example):
+            pixels = preprocess(example["image"], input_image_size, image_size, center_crop=center_crop)
+            labels = tf.stack([tf.where(example["attributes"][n], 1, -1) for n in names])
+            return tf.cast(tf.round(tf.clip_by_value(pixels, 0, 255)), tf.uint8), tf.cast(labels, tf.int8)
+
+        images, labels = [], []
+        for pixels, values in dataset.map(convert, num_parallel_calls=tf.data.AUTOTUNE).batch(512).as_numpy_iterator():
+            images.append(pixels)
+            labels.append(values)
+        if not images:
+            return np.zeros((0, image_size, image_size, 3), np.uint8), np.zeros((0, len(names)), np.int8)
+        return np.concatenate(images), np.concatenate(labels)
+
+    train_images, train_labels = load("train", max_train)
+    held_images, held_labels = load("validation+test", max_held_out)
+    notes = [f"preprocessing: {_preprocessing_note(input_image_size, center_crop)}"]
+    if max_train or max_held_out:
+        notes.append("the first images of each split were used (--max_train_images / --max_held_out_images)")
+    return EvaluationData(
+        train_images=train_images, held_out_images=held_images, train_attributes=train_labels,
+        held_out_attributes=held_labels, attribute_names=names,
+        description=f"tensorflow-datasets celeb_a in {builder.data_dir}",
+        split="CelebA's official partition: train for training, validation and test held out",
+        original_sizes=[(218, 178)], resized=True, notes=notes)

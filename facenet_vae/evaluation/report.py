@@ -1,0 +1,168 @@
+"""``report.json`` (every number) and ``report.md`` (tables and figure links) in the output folder."""
+import json
+import math
+import os
+
+import numpy as np
+
+
+def json_safe(value):
+    """Return ``value`` with numpy scalars/arrays turned into Python types and NaN/inf into None."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist())
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    return value
+
+
+def _atomic_write(path, text):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+    return path
+
+
+def write_json(report, output_dir, name="report.json"):
+    """Write ``report`` as indented JSON (strict: no NaN); returns the file path."""
+    text = json.dumps(json_safe(report), indent=2, allow_nan=False)
+    return _atomic_write(os.path.join(output_dir, name), text + "\n")
+
+
+def _fmt(value, digits=4):
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) >= 1e6 else f"{value:.{digits}f}"
+    return str(value)
+
+
+def _pct(value):
+    return "n/a" if value is None else f"{100.0 * value:.1f}%"
+
+
+def render_markdown(report):
+    """Return the text of ``report.md`` for a report dict (the one written to report.json)."""
+    model, data = report["model"], report["data"]
+    figures = report.get("figures", {})
+    lines = ["# DFC-VAE evaluation report", ""]
+    lines += ["## Model", "",
+              f"- source: {model['source']}",
+              f"- definition: `{model.get('vae_def') or 'unknown'}`, latent size {model['latent_var_size']}, "
+              f"{model['image_size']}x{model['image_size']} images", ""]
+    lines += ["## Data", "", f"- {data['description']}",
+              f"- split: {data['split']}",
+              f"- images: {data['counts']['train']} training, {data['counts']['held_out']} held-out"]
+    if data.get("resize_note"):
+        lines.append(f"- {data['resize_note']}")
+    for note in data.get("notes", []):
+        lines.append(f"- {note}")
+    lines.append("")
+
+    rec = report["reconstruction"]
+    lines += ["## Reconstruction (held-out split)", "",
+              "Each face is encoded to its posterior mean and decoded; metrics are on 0..255 uint8 pixels "
+              "(tf.image.psnr / tf.image.ssim with max_val 255, averaged over images).", "",
+              "| MSE | PSNR (dB) | SSIM | PSNR of mean MSE (dB) | images |", "| --- | --- | --- | --- | --- |",
+              f"| {_fmt(rec['mse'], 2)} | {_fmt(rec['psnr'], 2)} | {_fmt(rec['ssim'], 4)} | "
+              f"{_fmt(rec['psnr_of_mean_mse'], 2)} | {rec['num_images']} |", ""]
+    stored = report.get("reconstruction_stored_batch_norm")
+    if stored:
+        lines += [f"With the model's stored batch-norm statistics (before --recalibrate_batch_norm): MSE "
+                  f"{_fmt(stored['mse'], 2)}, PSNR {_fmt(stored['psnr'], 2)} dB, SSIM {_fmt(stored['ssim'], 4)}.", ""]
+    if "reconstructions" in figures:
+        lines += [f"![reconstructions]({figures['reconstructions']})", ""]
+
+    attributes = report.get("attribute_prediction")
+    lines += ["## Attribute prediction from the latent code", ""]
+    if not attributes:
+        lines += [report.get("attribute_note", "No attributes were given, so this section is empty."), ""]
+    else:
+        lines += [f"{attributes['classifier']}, trained on the latent means of {attributes['num_train']} "
+                  f"training faces, accuracy on {attributes['num_held_out']} held-out faces. Baselines: the "
+                  f"training split's majority class, and the same classifier on "
+                  f"{attributes['pca_components']} principal components of the raw pixels (PCA fitted on "
+                  f"training pixels).", "",
+                  "| | latent code | majority class | PCA of pixels |", "| --- | --- | --- | --- |",
+                  f"| mean over {attributes['num_attributes']} attributes | {_pct(attributes['mean_accuracy'])} | "
+                  f"{_pct(attributes['majority_baseline'])} | {_pct(attributes['pca_pixels_baseline'])} |", ""]
+        if attributes["constant_in_training"]:
+            lines += [f"Constant in the training split, so predicted as that constant: "
+                      f"{', '.join(attributes['constant_in_training'])}.", ""]
+        if "attribute_accuracy" in figures:
+            lines += [f"![attribute accuracy]({figures['attribute_accuracy']})", ""]
+        lines += ["| attribute | latent code | majority | PCA of pixels | positive (held-out) |",
+                  "| --- | --- | --- | --- | --- |"]
+        for name, row in attributes["per_attribute"].items():
+            lines.append(f"| {name} | {_pct(row['accuracy'])} | {_pct(row['majority'])} | {_pct(row['pca_pixels'])} "
+                         f"| {_pct(row['positive_rate_held_out'])} |")
+        lines.append("")
+
+    editing = report.get("editing") or {}
+    lines += ["## Attribute editing", ""]
+    if not editing:
+        lines += [report.get("editing_note", "No attributes were given, so no editing was measured."), ""]
+    else:
+        lines += ["Held-out faces without the attribute are edited as `z + k * v` (v: mean latent of training faces "
+                  "with the attribute minus mean without, facenet's attribute vector), decoded, re-encoded and "
+                  "labelled by the latent classifiers above. *Success*: now predicted to have the attribute. "
+                  "*Others unchanged*: other attributes' predicted labels equal to those of the unedited code. "
+                  "The round-trip columns decode and re-encode without any edit (k = 0).", "",
+                  "| attribute | k | faces | success | others unchanged | round-trip success | "
+                  "round-trip others unchanged |", "| --- | --- | --- | --- | --- | --- | --- |"]
+        for name, row in editing.items():
+            if row.get("success_rate") is None:
+                lines.append(f"| {name} | {_fmt(row.get('strength'), 2)} | {row.get('num_faces', 0)} | n/a | n/a | "
+                             f"n/a | n/a |")
+                continue
+            lines.append(f"| {name} | {_fmt(row['strength'], 2)} | {row['num_faces']} | {_pct(row['success_rate'])} | "
+                         f"{_pct(row['others_unchanged'])} | {_pct(row['round_trip_success_rate'])} | "
+                         f"{_pct(row['round_trip_others_unchanged'])} |")
+        lines.append("")
+        sweeps = {name: row.get("sweep") or [] for name, row in editing.items()}
+        strengths = sorted({entry["strength"] for sweep in sweeps.values() for entry in sweep})
+        if strengths:
+            lines += ["Success (others unchanged) at each strength k:", "",
+                      "| attribute | " + " | ".join(f"k = {k:g}" for k in strengths) + " |",
+                      "| --- |" + " --- |" * len(strengths)]
+            for name, sweep in sweeps.items():
+                by_k = {entry["strength"]: entry for entry in sweep}
+                cells = [f"{_pct(by_k[k]['success_rate'])} ({_pct(by_k[k]['others_unchanged'])})" if k in by_k
+                         else "n/a" for k in strengths]
+                lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            lines.append("")
+        for name, row in editing.items():
+            if row.get("note"):
+                lines.append(f"- {name}: {row['note']}")
+            if row.get("figure"):
+                lines += [f"![editing {name}]({row['figure']})", ""]
+        lines.append("")
+
+    latent = report["latent"]
+    lines += ["## Latent space", "",
+              f"- active units (Var over held-out faces of E[z|x] > {latent['active_units_threshold']}, "
+              f"Burda et al. 2016): **{latent['active_units']}** of {latent['latent_var_size']}",
+              f"- dimensions with mean KL > {latent['active_units_threshold']}: {latent['active_units_kl']}",
+              f"- total KL (sum over dimensions, mean over held-out faces): {_fmt(latent['kl_total'], 2)} nats",
+              f"- mean posterior variance: {_fmt(latent['posterior_variance_mean'], 4)}", ""]
+    for key, title in (("kl_per_dimension", "KL per dimension"), ("latent_pca", "latent PCA"),
+                       ("prior_samples", "samples from the prior")):
+        if key in figures:
+            lines += [f"![{title}]({figures[key]})", ""]
+    if report.get("notes"):
+        lines += ["## Notes", ""] + [f"- {note}" for note in report["notes"]] + [""]
+    return "\n".join(lines)
+
+
+def write_markdown(report, output_dir, name="report.md"):
+    """Write ``report.md`` for ``report``; returns the file path."""
+    return _atomic_write(os.path.join(output_dir, name), render_markdown(json_safe(report)))
