@@ -195,7 +195,8 @@ class DfcVae(keras.Model):
         stateful op rather than Keras' global SeedGenerator, whose variable cannot be created
         inside a replica's tf.function under multi-worker strategies.
         """
-        std = tf.sqrt(losses.safe_exp_log_variance(log_variance))
+        # exp(lv / 2), not sqrt(exp(lv)): exp underflows to 0 for lv < -88 and sqrt's gradient is then NaN.
+        std = tf.exp(losses.capped_log_variance(log_variance) / 2.0)
         if seed is None:
             eps = tf.random.normal(tf.shape(mean), dtype=tf.float32)
         else:

@@ -107,3 +107,14 @@ def test_metrics_are_keras_means_and_reset(faces):
     assert {m.name for m in model.metrics} >= {"loss", "kl_loss", "reconstruction_loss"}
     logs = model.train_on_batch(normalized, return_dict=True)
     assert all(np.isfinite(v) for v in logs.values())
+
+
+def test_sampling_gradient_is_finite_for_very_negative_log_variance():
+    model = facenet_vae.build_vae("dfc_vae", latent_var_size=4)
+    mean = tf.zeros((2, 4))
+    log_var = tf.constant([[-200.0, -90.0, 0.0, 30.0]] * 2)
+    with tf.GradientTape() as tape:
+        tape.watch(log_var)
+        latent = model.sample_latent(mean, log_var, seed=3)
+    gradient = tape.gradient(latent, log_var).numpy()
+    assert np.all(np.isfinite(latent.numpy())) and np.all(np.isfinite(gradient))
