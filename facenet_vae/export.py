@@ -1,0 +1,126 @@
+"""Export a ``DfcVae`` as a self-contained SavedModel that needs only TensorFlow to run.
+
+Signatures (all batch sizes; images any height/width, resized inside to the model size, and
+normalised inside with facenet's CelebA mean/stddev):
+
+==================  =======================================  ==========================================
+signature           input                                    outputs
+==================  =======================================  ==========================================
+encode              ``images`` float32 (N,H,W,3), 0..255     ``mean``, ``log_variance`` float32 (N,L)
+encode_uint8        ``images`` uint8 (N,H,W,3)               ``mean``, ``log_variance`` float32 (N,L)
+decode              ``latent`` float32 (N,L)                 ``images`` uint8 (N,S,S,3)
+reconstruct         ``images`` float32 (N,H,W,3), 0..255     ``images`` uint8: decoded from the mean
+reconstruct_uint8   ``images`` uint8 (N,H,W,3)               ``images`` uint8
+serving_default     same as ``reconstruct``
+==================  =======================================  ==========================================
+
+A signature has one input dtype, so float and uint8 pixels get a signature each.
+``assets.extra/model_config.json`` records vae_def, latent_var_size and image_size.
+
+CLI: ``python -m facenet_vae.export RUN_FOLDER_OR_MODEL_KERAS OUT_DIR``
+"""
+import json
+import os
+import shutil
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+from facenet_vae.loading import SAVED_MODEL_CONFIG, is_saved_model_dir, model_input_from_pixels
+from facenet_vae.normalization import normalized_to_pixels
+
+
+def _endpoints(model):
+    size = model.image_size
+
+    def encode(images):
+        mean, log_variance = model.encode(model_input_from_pixels(images, size), training=False)
+        return {"mean": mean, "log_variance": log_variance}
+
+    def decode(latent):
+        return {"images": normalized_to_pixels(model.decode(latent, training=False), tf.uint8)}
+
+    def reconstruct(images):
+        mean, _ = model.encode(model_input_from_pixels(images, size), training=False)
+        return decode(mean)
+
+    images_f = tf.TensorSpec((None, None, None, 3), tf.float32, name="images")
+    images_u = tf.TensorSpec((None, None, None, 3), tf.uint8, name="images")
+    latent = tf.TensorSpec((None, model.latent_var_size), tf.float32, name="latent")
+    return [("serving_default", reconstruct, images_f), ("encode", encode, images_f),
+            ("encode_uint8", encode, images_u), ("decode", decode, latent),
+            ("reconstruct", reconstruct, images_f), ("reconstruct_uint8", reconstruct, images_u)]
+
+
+def _write_archive(model, path):
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for name, fn, spec in _endpoints(model):
+        archive.add_endpoint(name, fn, input_signature=[spec])
+    archive.write_out(path, verbose=False)
+    os.makedirs(os.path.join(path, os.path.dirname(SAVED_MODEL_CONFIG)), exist_ok=True)
+    config = {"vae_def": model.vae_def, "latent_var_size": int(model.latent_var_size),
+              "image_size": int(model.image_size), "format": "facenet_vae SavedModel v1"}
+    with open(os.path.join(path, SAVED_MODEL_CONFIG), "w", encoding="utf-8") as handle:
+        json.dump(config, handle, indent=2)
+
+
+def export_saved_model(model, out_dir):
+    """Write ``model`` (a built ``DfcVae``) as a SavedModel in ``out_dir`` atomically; returns ``out_dir``.
+
+    The model is written to ``<out_dir>.tmp-<pid>`` and renamed into place. An existing SavedModel
+    at ``out_dir`` is replaced (kept until the new one is in place); an existing folder that is
+    not a SavedModel and not empty is refused, so no unrelated files get deleted.
+    """
+    out_dir = os.path.normpath(os.path.expanduser(os.fspath(out_dir)))
+    if os.path.exists(out_dir):
+        if not os.path.isdir(out_dir):
+            raise ValueError(f"cannot export to {out_dir}: it exists and is not a folder")
+        if os.listdir(out_dir) and not is_saved_model_dir(out_dir):
+            raise ValueError(f"cannot export to {out_dir}: it is a non-empty folder that is not a SavedModel")
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)
+    tmp = f"{out_dir}.tmp-{os.getpid()}"
+    old = f"{out_dir}.old-{os.getpid()}"
+    for leftover in (tmp, old):
+        if os.path.exists(leftover):
+            shutil.rmtree(leftover)
+    try:
+        _write_archive(model, tmp)
+        if os.path.exists(out_dir):
+            os.rename(out_dir, old)
+        try:
+            os.rename(tmp, out_dir)
+        except BaseException:
+            if os.path.exists(old) and not os.path.exists(out_dir):
+                os.rename(old, out_dir)
+            raise
+    finally:
+        if os.path.exists(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+    if os.path.exists(old):
+        shutil.rmtree(old, ignore_errors=True)
+    logging.info("exported SavedModel (signatures: %s) to %s",
+                 ", ".join(name for name, _, _ in _endpoints(model)), out_dir)
+    return out_dir
+
+
+def main(argv):
+    """CLI entry point: export the model at ``argv[1]`` to ``argv[2]``; returns 0."""
+    from facenet_vae.loading import load_vae
+    if len(argv) != 3:
+        raise SystemExit("usage: python -m facenet_vae.export RUN_FOLDER_OR_MODEL_KERAS OUT_DIR")
+    source, out_dir = argv[1], argv[2]
+    vae = load_vae(source)
+    if vae.keras_model is None:
+        raise SystemExit(f"{source} is already a SavedModel; export a run folder or .keras file instead")
+    print(vae.source)
+    export_saved_model(vae.keras_model, out_dir)
+    print(f"wrote SavedModel to {out_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    from absl import app
+    app.run(main)
