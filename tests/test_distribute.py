@@ -77,3 +77,10 @@ def test_two_workers_on_localhost_train_and_the_chief_checkpoint_resumes_on_one_
     resumed = _run(["train_vae.py", f"--resume={run_dir}", "--max_nrof_steps=6", *TINY], timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert (checkpoints / "ckpt-6.index").exists()
+
+    # ... and back to several replicas.
+    mirrored = _run(["train_vae.py", f"--resume={run_dir}", "--max_nrof_steps=8", "--strategy=mirrored",
+                     "--cpu_replicas=2", *TINY], timeout=300)
+    assert mirrored.returncode == 0, mirrored.stderr[-3000:]
+    assert "2 replicas in sync" in mirrored.stderr
+    assert (checkpoints / "ckpt-8.index").exists()
