@@ -12,7 +12,6 @@ same number of steps from the same seed, then evaluates each on the held-out par
 (1230 faces) with facenet_vae.evaluation and prints one row per objective. Run folders, the
 per-objective reports (report.md, figures) and summary.json/summary.md go to --output_dir.
 """
-import dataclasses
 import json
 import os
 import pathlib

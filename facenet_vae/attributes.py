@@ -14,12 +14,13 @@ filenames          (N,)           bytes strings; absent in facenet's files (opti
 """
 import dataclasses
 import os
-import tempfile
 
 import h5py
 import numpy as np
 import tensorflow as tf
 from absl import logging
+
+from facenet_vae.atomic_files import atomic_path
 
 REQUIRED_DATASETS = ("latent_vars", "attributes", "fields", "attribute_vectors")
 
@@ -195,11 +196,7 @@ def write_attribute_vectors_file(path, latent_vars, attributes, fields, attribut
         problems.append(f"{len(filenames)} filenames for {n} latent vectors")
     if problems:
         raise ValueError(f"cannot write {path}: " + "; ".join(problems))
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".h5")
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".h5") as tmp:
         with h5py.File(tmp, "w") as handle:
             handle.create_dataset("latent_vars", data=latent_vars)
             handle.create_dataset("attributes", data=attributes.astype(np.int8))
@@ -207,11 +204,6 @@ def write_attribute_vectors_file(path, latent_vars, attributes, fields, attribut
             handle.create_dataset("attribute_vectors", data=attribute_vectors)
             if filenames is not None:
                 handle.create_dataset("filenames", data=_as_bytes(filenames))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 

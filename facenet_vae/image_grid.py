@@ -1,10 +1,8 @@
 """Image grids and PNG files, written with tf.io only (no removed scipy.misc APIs)."""
-import os
-import tempfile
-
 import numpy as np
 import tensorflow as tf
 
+from facenet_vae.atomic_files import atomic_write
 from facenet_vae.normalization import normalized_to_pixels
 
 
@@ -38,17 +36,4 @@ def to_uint8_pixels(normalized_images):
 
 def write_png(path, image):
     """Write a uint8 HxWx3 array as a PNG atomically (temp file + rename); returns ``path``."""
-    image = np.asarray(image, np.uint8)
-    data = tf.io.encode_png(image).numpy()
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".png")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, tf.io.encode_png(np.asarray(image, np.uint8)).numpy())

@@ -16,6 +16,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from facenet_vae.atomic_files import atomic_write
 from facenet_vae.model import DfcVae
 
 CHECKPOINT_SUBDIR = "checkpoints"
@@ -48,13 +49,7 @@ def create_run_folder(models_base_dir, now=None):
 
 def atomic_write_text(path, text):
     """Write ``text`` to ``path`` via a temp file and rename; returns ``path``."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, text)
 
 
 def write_arguments(run_dir, arguments, append=False):

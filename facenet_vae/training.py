@@ -274,9 +274,9 @@ def describe_objective(config):
 
 def save_keras_model(model, path):
     """Write ``model`` as a ``.keras`` file atomically; returns ``path``."""
-    tmp = path + ".tmp.keras"
-    model.save(tmp)
-    os.replace(tmp, path)
+    from facenet_vae.atomic_files import atomic_path
+    with atomic_path(path, suffix=".keras") as tmp:
+        model.save(tmp)
     return path
 
 

@@ -5,11 +5,11 @@ image, ``NNNNNN.jpg`` followed by one value per attribute, -1 or 1, separated by
 """
 import dataclasses
 import os
-import tempfile
 import warnings
 
 import numpy as np
 
+from facenet_vae.atomic_files import atomic_write
 from facenet_vae.data.errors import DataError, DataWarning
 from facenet_vae.data.folders import image_paths_from_folder
 
@@ -157,20 +157,7 @@ def write_attribute_file(path, names, filenames, values):
     # As in the official file: the first value follows the name after one space, the others are right-aligned.
     lines += [" ".join([filename, str(row[0])] + ["%2d" % v for v in row[1:]])
               for filename, row in zip(filenames, values)]
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write("\n".join(lines) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, "\n".join(lines) + "\n")
 
 
 def match_attributes_to_images(attrs, image_folder, allow_missing=False):
