@@ -6,7 +6,10 @@ Faces are drawn with numpy only, with soft (anti-aliased) edges, in normalised c
 - identity traits (fixed per identity): ``Male`` (short hair, wider jaw, optional beard, so
   ``No_Beard`` = -1), hair colour ``Black_Hair`` / ``Blond_Hair`` / ``Brown_Hair`` (exactly one),
   ``Pale_Skin`` (the lightest skin tone), plus face size, eye spacing, iris and shirt colour;
-- per image: ``Smiling`` (mouth corners curved up), ``Mouth_Slightly_Open`` (dark open mouth),
+- per image: ``Smiling`` (a broad grin, big enough for a briefly trained model to learn: a raised,
+  wider mouth with its corners curved well up, thick red lips parted over a band of white teeth, and
+  narrowed eyes), ``Mouth_Slightly_Open`` (a dark opening below the lips, independent of ``Smiling``:
+  below the teeth in a smiling mouth),
   ``Eyeglasses`` (dark rings, bridge and arms), ``Bangs`` (a hair band over the forehead), and a
   small jitter of position, size, lighting and noise.
 """
@@ -28,6 +31,7 @@ _SKIN = np.array([[224, 172, 140], [200, 146, 110], [160, 110, 80], [112, 76, 56
 _IRIS = np.array([[70, 45, 30], [50, 80, 120], [60, 90, 60], [40, 30, 25]], np.float32)
 _SHIRT = np.array([[60, 80, 140], [70, 120, 90], [90, 90, 100], [40, 60, 90], [150, 150, 160]], np.float32)
 LIP_COLOR = np.array([178, 40, 52], np.float32)
+TEETH_COLOR = np.array([246, 244, 236], np.float32)
 MOUTH_COLOR = np.array([52, 12, 18], np.float32)
 GLASSES_COLOR = np.array([22, 22, 28], np.float32)
 
@@ -35,7 +39,12 @@ GLASSES_COLOR = np.array([22, 22, 28], np.float32)
 EYE_DY, BROW_DY, MOUTH_DY = -0.08, -0.19, 0.30
 HAIRLINE_DY, BANGS_DY = -0.40, -0.26
 LENS_RADIUS, GLASSES_LINE, LIP = 0.12, 0.05, 0.065
-CHEEK_DX, CHEEK_DY = 0.55, 0.12  # cheek: clear of glasses, nose, mouth and beard (x in face half-widths)
+# A smile raises the mouth by SMILE_RAISE, widens it by SMILE_WIDTH, thickens both lips to SMILE_LIP and
+# parts them by TEETH (white teeth; TEETH_OPEN above an open mouth's opening, which it shortens by
+# SMILE_OPEN); the eyes narrow by SQUINT.
+TEETH, TEETH_OPEN, SMILE_LIP, SMILE_OPEN = 0.05, 0.03, 0.085, 0.65
+SMILE_RAISE, SMILE_WIDTH, SQUINT = 0.04, 1.1, 0.6
+CHEEK_DX, CHEEK_DY = 0.68, 0.12  # cheek: clear of glasses, nose, a grin and beard (x in face half-widths)
 JAW_DX, JAW_DY = 0.6, 0.3  # jaw beside the mouth: under the beard (x in face half-widths)
 SIDE_HAIR_DX, SIDE_HAIR_DY = 1.18, 0.2  # beside the face: long hair, else background (x in face half-widths)
 HAIR_DY = -0.5  # top of the head: always hair
@@ -94,7 +103,7 @@ def _image_params(rng, identities, traits):
         "smiling": smiling, "open": rng.random(n) < 0.45, "glasses": rng.random(n) < 0.2,
         "bangs": rng.random(n) < 0.3,
         "cx": rng.uniform(-0.05, 0.05, n), "cy": rng.uniform(-0.04, 0.06, n), "scale": scale,
-        "smile": np.where(smiling, rng.uniform(0.08, 0.12, n), rng.uniform(-0.02, 0.0, n)),
+        "smile": np.where(smiling, rng.uniform(0.15, 0.2, n), rng.uniform(-0.02, 0.0, n)),
         "mouth_open": rng.uniform(0.10, 0.14, n),
         "background": rng.uniform(150, 235, (n, 1)) + rng.uniform(-25, 25, (n, 3)),
         "brightness": rng.uniform(0.95, 1.05, n), "gradient": rng.uniform(-0.05, 0.05, n),
@@ -185,6 +194,7 @@ def _draw(p, image_size):
     line = np.where(col("bangs") > 0, np.maximum(hairline, bangs_line), hairline)
     canvas.paint(box, cap * soft(v - line), hair)
 
+    smiling = col("smiling") > 0
     eye_y = cy + EYE_DY * s
     eye_dx = col("eye_dx") * s
     brow = _BROW[p["hair"]]
@@ -194,26 +204,40 @@ def _draw(p, image_size):
         # Eyebrow: a short arched band.
         arch = BROW_DY * s - 0.02 * (1.0 - ((u - ex) / 0.09) ** 2)
         canvas.paint(box, soft(np.abs(v - (cy + arch)) - 0.018) * soft(np.abs(u - ex) - 0.09 * s), brow)
-        canvas.paint(box, soft(_ellipse_distance(u, v, ex, eye_y, 0.075 * s, 0.045 * s)),
-                     np.full((n, 3), 245, np.float32))
-        canvas.paint(box, soft(_ellipse_distance(u, v, ex, eye_y, 0.034 * s, 0.034 * s)), p["iris"])
+        eye_h = 0.045 * s * np.where(smiling, np.float32(SQUINT), np.float32(1.0))  # smiling eyes narrow
+        white = soft(_ellipse_distance(u, v, ex, eye_y, 0.075 * s, eye_h))
+        canvas.paint(box, white, np.full((n, 3), 245, np.float32))
+        canvas.paint(box, soft(_ellipse_distance(u, v, ex, eye_y, 0.034 * s, 0.034 * s)) * white, p["iris"])
     # Nose: a shaded ridge and a darker base.
     box, u, v = canvas.window(eye_y, cy + 0.2, cx - 0.1, cx + 0.1)
     ridge = soft(np.abs(u - cx) - 0.012) * soft(eye_y + 0.06 - v) * soft(v - (cy + 0.12 * s))
     canvas.paint(box, ridge * 0.5, p["skin"] * 0.7)
     canvas.paint(box, soft(_ellipse_distance(u, v, cx, cy + 0.14 * s, 0.055 * s, 0.025 * s)) * 0.7, p["skin"] * 0.65)
-    # Mouth: upper edge y = mouth_y - smile * (x / half_width)^2 (corners up when smiling).
-    mouth_w = col("mouth_w") * s
-    box, u, v = canvas.window(cy + (MOUTH_DY - 0.16) * s, cy + (MOUTH_DY + 0.25) * s, cx - mouth_w, cx + mouth_w)
+    # Mouth: upper edge y = mouth_y - smile * (x / half_width)^2 (corners up when smiling). A smile also
+    # raises and widens the mouth and parts its lips over white teeth; an open mouth adds a dark opening
+    # (below the teeth when smiling).
+    mouth_w = col("mouth_w") * s * np.where(smiling, np.float32(SMILE_WIDTH), np.float32(1.0))
+    mouth_y = cy + (MOUTH_DY - np.where(smiling, np.float32(SMILE_RAISE), np.float32(0.0))) * s
+    box, u, v = canvas.window(cy + (MOUTH_DY - 0.3) * s, cy + (MOUTH_DY + 0.3) * s, cx - mouth_w, cx + mouth_w)
     du = u - cx
     t = du / mouth_w
-    upper = cy + MOUTH_DY * s - col("smile") * s * t ** 2
+    upper = mouth_y - col("smile") * s * t ** 2
     is_open = col("open") > 0
-    opening = np.where(is_open, col("mouth_open") * s, 0.0) * np.clip(1.0 - t ** 2, 0.0, 1.0)
+    bulge = np.clip(1.0 - t ** 2, 0.0, 1.0)
+    teeth = np.where(smiling, np.where(is_open, TEETH_OPEN, TEETH) * s, 0.0) * bulge
+    opening = np.where(is_open, col("mouth_open") * s, 0.0) * np.where(smiling, SMILE_OPEN, 1.0) * bulge
+    # The lips above and below the gap (teeth, then any opening); thicker in a grin, so that they stay
+    # solid red beside the teeth.
+    upper_lip = np.where(smiling, np.float32(SMILE_LIP), np.float32(0.03))
+    lower_lip = np.where(smiling, np.float32(SMILE_LIP), np.float32(LIP - 0.03))
+    gap_top = upper + upper_lip
+    gap_bottom = gap_top + teeth + opening
     inside_x = soft(np.abs(du) - mouth_w)
-    lips = inside_x * soft(upper - v) * soft(v - (upper + opening + LIP))
+    lips = inside_x * soft(upper - v) * soft(v - (gap_bottom + lower_lip))
     canvas.paint(box, lips, np.broadcast_to(LIP_COLOR, (n, 3)))
-    hole = inside_x * soft(upper + 0.03 - v) * soft(v - (upper + opening - 0.01))
+    white = inside_x * soft(gap_top - v) * soft(v - (gap_top + teeth - 0.005))
+    canvas.paint(box, white * smiling, np.broadcast_to(TEETH_COLOR, (n, 3)))
+    hole = inside_x * soft(gap_top + teeth - v) * soft(v - (gap_bottom - 0.01))
     canvas.paint(box, hole * is_open, np.broadcast_to(MOUTH_COLOR, (n, 3)))
     # Eyeglasses: two rings, a bridge and the arms out to the face edge.
     radius = LENS_RADIUS * s
@@ -270,7 +294,8 @@ def generate_synthetic_faces(num_images, seed=0, image_size=64, num_identities=N
     geometry = {
         "face_x": (p["cx"] + 1.0) * half, "face_y": (p["cy"] + 1.0) * half,
         "eye_y": (p["cy"] + EYE_DY * s + 1.0) * half, "eye_dx": p["eye_dx"] * s * half,
-        "mouth_y": (p["cy"] + MOUTH_DY * s + 1.0) * half, "mouth_half_width": p["mouth_w"] * s * half,
+        "mouth_y": (p["cy"] + (MOUTH_DY - np.where(p["smiling"], SMILE_RAISE, 0.0)) * s + 1.0) * half,
+        "mouth_half_width": p["mouth_w"] * np.where(p["smiling"], SMILE_WIDTH, 1.0) * s * half,
         "lens_radius": LENS_RADIUS * s * half, "face_half_width": p["face_w"] * s * half,
         "face_half_height": p["face_h"] * s * half,
         "forehead_y": (p["cy"] + (HAIRLINE_DY + BANGS_DY) / 2 * s + 1.0) * half,
