@@ -7,10 +7,10 @@
 """
 import os
 import sys
-import uuid
 
 from absl import app, flags
 
+from facenet_vae.atomic_files import atomic_path
 from facenet_vae.definitions import DEFAULT_VAE_DEF, VAE_DEFINITIONS
 from facenet_vae.model import build_vae
 from facenet_vae.slim_checkpoint import load_slim_checkpoint
@@ -28,16 +28,9 @@ def _define_flags():
 
 def save_atomically(model, output_path):
     """Save ``model`` to ``output_path`` through a temporary file in the same folder; return the path."""
-    folder = os.path.dirname(output_path) or "."
-    os.makedirs(folder, exist_ok=True)
     # Keras only writes paths ending in .keras, so the temporary name keeps that suffix.
-    temporary = os.path.join(folder, f".{os.path.basename(output_path)}.{uuid.uuid4().hex}.tmp.keras")
-    try:
+    with atomic_path(output_path, suffix=".keras") as temporary:
         model.save(temporary)
-        os.replace(temporary, output_path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
     return output_path
 
 

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
+from facenet_vae.atomic_files import atomic_write
 from facenet_vae.data import celeba as celeba_files
 from facenet_vae.data.errors import DataError, DataWarning
 from facenet_vae.data.folders import image_paths_from_folder
@@ -88,15 +89,7 @@ def make_image_dataset(source, *, image_size, input_image_size=None, batch_size,
 
 def write_bad_files_log(path, bad):
     """Write ``bad`` ``(path, reason)`` pairs to ``path``, one ``<path>\\t<reason>`` a line; returns ``path``."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        for bad_path, reason in bad:
-            f.write(f"{bad_path}\t{reason}\n")
-    os.replace(tmp, path)
-    return path
+    return atomic_write(os.fspath(path), "".join(f"{bad_path}\t{reason}\n" for bad_path, reason in bad))
 
 
 def checked_image_paths(paths, where, *, strict=False, bad_files_log=None, progress=True):

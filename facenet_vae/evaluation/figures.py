@@ -1,5 +1,4 @@
 """Report figures as PNG files (matplotlib, Agg backend): image grids, latent PCA, attribute bars, KL."""
-import os
 
 import matplotlib
 
@@ -7,15 +6,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
+from facenet_vae.atomic_files import atomic_path  # noqa: E402
 from facenet_vae.image_grid import put_images_on_grid  # noqa: E402
 
 
 def _save(figure, path):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp.png"
-    figure.savefig(tmp, dpi=100, bbox_inches="tight")
-    plt.close(figure)
-    os.replace(tmp, path)
+    try:
+        with atomic_path(path, suffix=".png") as tmp:
+            figure.savefig(tmp, dpi=100, bbox_inches="tight")
+    finally:
+        plt.close(figure)
     return path
 
 

@@ -4,6 +4,7 @@ import math
 import os
 
 import numpy as np
+from facenet_vae.atomic_files import atomic_write
 
 
 def json_safe(value):
@@ -24,18 +25,10 @@ def json_safe(value):
     return value
 
 
-def _atomic_write(path, text):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-    return path
-
-
 def write_json(report, output_dir, name="report.json"):
     """Write ``report`` as indented JSON (strict: no NaN); returns the file path."""
     text = json.dumps(json_safe(report), indent=2, allow_nan=False)
-    return _atomic_write(os.path.join(output_dir, name), text + "\n")
+    return atomic_write(os.path.join(output_dir, name), text + "\n")
 
 
 def _fmt(value, digits=4):
@@ -165,4 +158,4 @@ def render_markdown(report):
 
 def write_markdown(report, output_dir, name="report.md"):
     """Write ``report.md`` for ``report``; returns the file path."""
-    return _atomic_write(os.path.join(output_dir, name), render_markdown(json_safe(report)))
+    return atomic_write(os.path.join(output_dir, name), render_markdown(json_safe(report)))
