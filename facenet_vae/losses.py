@@ -29,11 +29,6 @@ def capped_log_variance(log_variance):
     return log_variance - tf.stop_gradient(tf.nn.relu(log_variance - MAX_LOG_VARIANCE))
 
 
-def safe_exp_log_variance(log_variance):
-    """Return ``exp(log_variance)`` in float32 with the exponent capped at MAX_LOG_VARIANCE."""
-    return tf.exp(capped_log_variance(log_variance))
-
-
 def kl_per_sample(mean, log_variance):
     """Return facenet's KL ``0.5 * sum(exp(lv) + mu^2 - 1 - lv)`` per sample, float32, shape (batch,)."""
     mean = tf.cast(mean, tf.float32)

@@ -88,7 +88,7 @@ def is_run_folder(path):
     return os.path.isfile(os.path.join(path, MODEL_CONFIG_FILE))
 
 
-def variables_are_finite(variables):
+def nonfinite_variable_names(variables):
     """Return the names of variables holding NaN or inf (empty list when all are finite)."""
     bad = []
     for variable in variables:
@@ -131,7 +131,7 @@ class TrainingCheckpoints:
         variables = list(self.model.variables)
         if self.optimizer is not None:
             variables += list(self.optimizer.variables)
-        bad = variables_are_finite(variables)
+        bad = nonfinite_variable_names(variables)
         if bad:
             raise NonFiniteStateError(
                 f"not saving step {step}: non-finite values in {', '.join(bad[:5])}"
