@@ -271,12 +271,14 @@ class DfcVae(keras.Model):
                  "pixel_loss": losses.pixel_loss(images, reconstruction, reduction, global_batch)}
         feature_term = tf.constant(0.0, tf.float32)
         if self.feature_extractor is not None:
-            batch = tf.shape(images)[0]
             features = self.feature_extractor(
                 tf.concat([tf.cast(images, tf.float32), tf.cast(reconstruction, tf.float32)], axis=0))
             for name in self.feature_extractor.layer_names:
-                value = features[name]
-                term = losses.feature_loss(value[:batch], value[batch:], reduction, global_batch)
+                # tf.split, not value[:batch] / value[batch:]: a slice's gradient is a zero-padded
+                # full-size tensor per half plus their sum, which cost more than the feature
+                # network's own backward pass; split's gradient is one concat.
+                input_features, reconstructed_features = tf.split(features[name], 2, axis=0)
+                term = losses.feature_loss(input_features, reconstructed_features, reduction, global_batch)
                 terms[f"{name}_loss"] = term
                 feature_term = feature_term + term
         weighted_pixel = objective["pixel_weight"] * terms["pixel_loss"]

@@ -275,13 +275,14 @@ def test_recalibrated_batch_norm_matches_batch_statistics(celeba_npz):
     conv_out = model.encoder.blocks[0].conv(images).numpy()
     halves = [conv_out[:24], conv_out[24:]]
     expected_mean = np.mean([h.mean(axis=(0, 1, 2)) for h in halves], axis=0)
-    expected_var = np.mean([h.var(axis=(0, 1, 2)) for h in halves], axis=0)
+    expected_var = np.mean([h.var(axis=(0, 1, 2), ddof=1) for h in halves], axis=0)
     np.testing.assert_allclose(first.moving_mean.numpy(), expected_mean, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(first.moving_variance.numpy(), expected_var, rtol=1e-3, atol=1e-5)
     recalibrate_batch_norm(model, faces, batch_size=48)
-    # With statistics from this very batch, inference mode equals training mode on it.
+    # With statistics from this very batch, inference mode equals training mode on it, up to the
+    # n/(n-1) of the unbiased moving variance (n = 48 * 4 * 4 values in the deepest layer).
     np.testing.assert_allclose(model.encode(images)[0].numpy(), model.encode(images, training=True)[0].numpy(),
-                               rtol=1e-3, atol=1e-3)
+                               rtol=5e-3, atol=5e-3)
     assert not np.allclose(before, model.encode(images)[0].numpy())
     trainable_paths = {v.path for v in model.trainable_variables}
     for variable, old in zip(model.weights, weights):
