@@ -128,3 +128,19 @@ def test_16_bit_compute_normalises_in_float32_and_returns_the_compute_dtype(face
 def test_leaky_relu_is_max_of_0_1_x_and_x():
     x = np.linspace(-5, 5, 101).astype("float32")
     np.testing.assert_array_equal(leaky_relu(x).numpy(), np.maximum(0.1 * x, x))
+
+
+def test_residual_block_is_x_plus_0_1_times_the_block_in_both_modes(faces):
+    from facenet_vae.layers import ScaledResidual
+    keras.utils.set_random_seed(4)
+    block = ScaledResidual(3, 3)
+    block.build((None, 64, 64, 3))
+    block.block.batch_norm.beta.assign(np.array([-0.3, 0.0, 0.4], "float32"))
+    for training in (False, True):
+        inner = block.block(faces, training=training).numpy()
+        np.testing.assert_allclose(block(faces, training=training).numpy(), faces + 0.1 * inner,
+                                   rtol=1e-5, atol=1e-5)
+    negative = ScaledResidual(3, 3, scale=-0.5)
+    negative.build((None, 64, 64, 3))
+    np.testing.assert_allclose(negative(faces).numpy(), faces - 0.5 * negative.block(faces).numpy(),
+                               rtol=1e-5, atol=1e-5)
