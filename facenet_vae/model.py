@@ -2,6 +2,7 @@
 import numbers
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -191,7 +192,7 @@ class DfcVae(keras.Model):
     def sample_latent(self, mean, log_variance, seed=None):
         """Return ``mean + eps * exp(log_variance / 2)``, eps ~ N(0, I), in float32.
 
-        ``seed`` (an int) makes the draw stateless and repeatable. The unseeded draw is TF's
+        ``seed`` (an int, or a shape-[2] integer tensor) makes the draw stateless and repeatable. The unseeded draw is TF's
         stateful op rather than Keras' global SeedGenerator, whose variable cannot be created
         inside a replica's tf.function under multi-worker strategies.
         """
@@ -200,14 +201,19 @@ class DfcVae(keras.Model):
         if seed is None:
             eps = tf.random.normal(tf.shape(mean), dtype=tf.float32)
         else:
-            eps = tf.random.stateless_normal(tf.shape(mean), seed=(int(seed), 0), dtype=tf.float32)
+            if isinstance(seed, numbers.Integral):
+                seed = (int(seed), 0)
+            eps = tf.random.stateless_normal(tf.shape(mean), seed=seed, dtype=tf.float32)
         return mean + eps * std
 
-    def forward(self, images, training=False, sample=None):
-        """Return ``(reconstruction, mean, log_variance)``; samples the latent when ``sample`` (default: training)."""
+    def forward(self, images, training=False, sample=None, seed=None):
+        """Return ``(reconstruction, mean, log_variance)``; samples the latent when ``sample`` (default: training).
+
+        ``seed`` is passed to ``sample_latent``.
+        """
         sample = training if sample is None else sample
         mean, log_variance = self.encode(images, training=training)
-        latent = self.sample_latent(mean, log_variance) if sample else mean
+        latent = self.sample_latent(mean, log_variance, seed=seed) if sample else mean
         return self.decode(latent, training=training), mean, log_variance
 
     def call(self, images, training=False):
@@ -238,17 +244,20 @@ class DfcVae(keras.Model):
 
     # -- training ----------------------------------------------------------------------------
     def compile(self, optimizer="adam", *, alfa=1.0, beta=0.5, pixel_weight=0.0, feature_extractor=None,
-                reduction="sum", **kwargs):
+                reduction="sum", sampling_seed=None, **kwargs):
         """Configure the objective ``alfa * KL + beta * feature_term + pixel_weight * pixel_term``.
 
         ``feature_extractor`` maps normalised images to a dict ``{layer name: feature map}``; with
         none, the feature term is absent (facenet's PLAIN mode is ``pixel_weight=beta``).
+        ``sampling_seed`` (an int; default: drawn from numpy's global generator) seeds the training
+        step's latent noise, which is then a function of (seed, step, replica) alone.
         """
         if reduction not in losses.REDUCTIONS:
             raise ValueError(f"Unknown loss reduction {reduction!r}; choose one of {losses.REDUCTIONS}")
         super().compile(optimizer=optimizer, **kwargs)
         self.objective = dict(alfa=float(alfa), beta=float(beta), pixel_weight=float(pixel_weight),
                               reduction=reduction)
+        self.sampling_seed = int(np.random.randint(2**31 - 1) if sampling_seed is None else sampling_seed)
         # Untracked on purpose: the frozen feature network is not part of the VAE's weights or checkpoints.
         object.__setattr__(self, "feature_extractor", feature_extractor)
         names = ["loss", "kl_loss", "reconstruction_loss", "pixel_loss"]
@@ -319,7 +328,7 @@ class DfcVae(keras.Model):
     def train_step(self, data):
         images = self._images_from(data)
         with tf.GradientTape() as tape:
-            reconstruction, mean, log_variance = self.forward(images, training=True)
+            reconstruction, mean, log_variance = self.forward(images, training=True, seed=self._step_seed())
             terms = self.compute_losses(images, reconstruction, mean, log_variance)
             scaled_loss = self.optimizer.scale_loss(terms["loss"])
         variables = self.trainable_variables
@@ -327,6 +336,16 @@ class DfcVae(keras.Model):
         self.optimizer.apply_gradients(zip(gradients, variables))
         skips_nonfinite = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
         return self._update_trackers(terms, only_if_finite=skips_nonfinite)
+
+    def _step_seed(self):
+        # Stateless noise keyed on (seed, step, replica): the same in every process and after a
+        # resume, whatever op seeds tracing happens to assign, and different on each replica.
+        context = tf.distribute.get_replica_context()
+        replica = 0 if context is None else context.replica_id_in_sync_group
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        step = tf.cast(self.optimizer.iterations, tf.int64) * replicas + tf.cast(replica, tf.int64)
+        seed = getattr(self, "sampling_seed", 0)
+        return tf.stack([tf.constant(seed, tf.int64), step])
 
     def test_step(self, data):
         images = self._images_from(data)

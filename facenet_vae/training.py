@@ -223,7 +223,7 @@ def train(config):
         optimizer = make_optimizer(config)
         model.compile(optimizer, alfa=config.alfa, beta=config.beta,
                       pixel_weight=config.resolved_pixel_weight(), feature_extractor=feature_extractor,
-                      reduction=config.loss_reduction, jit_compile=config.jit_compile,
+                      reduction=config.loss_reduction, sampling_seed=config.seed, jit_compile=config.jit_compile,
                       steps_per_execution=config.steps_per_execution)
         optimizer.build(model.trainable_variables)
     if chief:
