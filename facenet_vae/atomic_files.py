@@ -25,6 +25,14 @@ def atomic_path(path, suffix=""):
         raise
 
 
+def save_keras_model(model, path):
+    """Save a Keras ``model`` as a ``.keras`` file at ``path`` atomically; returns ``path``."""
+    # Keras only writes paths ending in .keras, so the temporary name keeps that suffix.
+    with atomic_path(path, suffix=".keras") as tmp:
+        model.save(tmp)
+    return path
+
+
 def atomic_write(path, data):
     """Write ``data`` (bytes or str) to ``path`` atomically and fsync it; returns ``path``."""
     mode = "wb" if isinstance(data, bytes) else "w"

@@ -10,7 +10,7 @@ import sys
 
 from absl import app, flags
 
-from facenet_vae.atomic_files import atomic_path
+from facenet_vae.atomic_files import save_keras_model
 from facenet_vae.definitions import DEFAULT_VAE_DEF, VAE_DEFINITIONS
 from facenet_vae.model import build_vae
 from facenet_vae.slim_checkpoint import load_slim_checkpoint
@@ -26,14 +26,6 @@ def _define_flags():
                          lower_bound=1)
 
 
-def save_atomically(model, output_path):
-    """Save ``model`` to ``output_path`` through a temporary file in the same folder; return the path."""
-    # Keras only writes paths ending in .keras, so the temporary name keeps that suffix.
-    with atomic_path(output_path, suffix=".keras") as temporary:
-        model.save(temporary)
-    return output_path
-
-
 def convert(checkpoint_prefix, output_path, vae_def=DEFAULT_VAE_DEF, latent_var_size=100):
     """Build ``vae_def``, fill it from the checkpoint, save it to ``output_path``; return the model.
 
@@ -43,7 +35,7 @@ def convert(checkpoint_prefix, output_path, vae_def=DEFAULT_VAE_DEF, latent_var_
         raise ValueError(f"The output path must end in .keras, got {os.fspath(output_path)!r}")
     model = build_vae(vae_def, latent_var_size)
     load_slim_checkpoint(model, checkpoint_prefix)
-    save_atomically(model, os.fspath(output_path))
+    save_keras_model(model, os.fspath(output_path))
     return model
 
 

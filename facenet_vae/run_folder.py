@@ -47,11 +47,6 @@ def create_run_folder(models_base_dir, now=None):
     raise RunFolderError(f"could not create a new run folder under {base}")
 
 
-def atomic_write_text(path, text):
-    """Write ``text`` to ``path`` via a temp file and rename; returns ``path``."""
-    return atomic_write(path, text)
-
-
 def write_arguments(run_dir, arguments, append=False):
     """Record the command-line arguments in ``arguments.txt`` (appended on resume); returns its path."""
     path = os.path.join(run_dir, ARGUMENTS_FILE)
@@ -60,14 +55,14 @@ def write_arguments(run_dir, arguments, append=False):
     if append and os.path.exists(path):
         with open(path, encoding="utf-8") as handle:
             previous = handle.read() + "\n# resumed\n"
-    return atomic_write_text(path, previous + lines)
+    return atomic_write(path, previous + lines)
 
 
 def write_model_config(run_dir, model):
     """Write ``model_config.json`` for ``model``; returns its path."""
     config = {"vae_def": model.vae_def, "latent_var_size": model.latent_var_size,
               "image_size": model.image_size}
-    return atomic_write_text(os.path.join(run_dir, MODEL_CONFIG_FILE), json.dumps(config, indent=2) + "\n")
+    return atomic_write(os.path.join(run_dir, MODEL_CONFIG_FILE), json.dumps(config, indent=2) + "\n")
 
 
 def read_model_config(run_dir):

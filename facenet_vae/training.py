@@ -13,6 +13,7 @@ import tensorflow as tf
 from absl import logging
 
 from facenet_vae import distribute, run_folder
+from facenet_vae.atomic_files import save_keras_model
 from facenet_vae.callbacks import TrainingMonitor
 from facenet_vae.definitions import DEFAULT_VAE_DEF, VAE_DEFINITIONS, get_definition
 from facenet_vae.model import DfcVae
@@ -270,14 +271,6 @@ def describe_objective(config):
     if pixel:
         text += f" + {pixel} * pixel"
     return text + f" ({config.loss_reduction} over batch)"
-
-
-def save_keras_model(model, path):
-    """Write ``model`` as a ``.keras`` file atomically; returns ``path``."""
-    from facenet_vae.atomic_files import atomic_path
-    with atomic_path(path, suffix=".keras") as tmp:
-        model.save(tmp)
-    return path
 
 
 def write_prior_samples(model, path, count=64, seed=0):
