@@ -59,7 +59,7 @@ def attribute_index(fields, name_or_index):
 
     Unknown names and out-of-range indices raise ValueError listing the valid names with indices.
     """
-    fields = [f.decode() if isinstance(f, bytes) else str(f) for f in fields]
+    fields = _decode_strings(fields)
     listing = ", ".join(f"{i}:{name}" for i, name in enumerate(fields))
     if isinstance(name_or_index, (int, np.integer)) and not isinstance(name_or_index, bool):
         index = int(name_or_index)
@@ -183,7 +183,7 @@ def write_attribute_vectors_file(path, latent_vars, attributes, fields, attribut
     latent_vars = np.asarray(latent_vars, np.float32)
     attributes = np.asarray(attributes)
     attribute_vectors = np.asarray(attribute_vectors, np.float32)
-    fields = [f.decode() if isinstance(f, bytes) else str(f) for f in fields]
+    fields = _decode_strings(fields)
     n, latent = latent_vars.shape if latent_vars.ndim == 2 else (None, None)
     problems = []
     if latent_vars.ndim != 2:
