@@ -27,23 +27,19 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from facenet_vae.loading import SAVED_MODEL_CONFIG, is_saved_model_dir, model_input_from_pixels
-from facenet_vae.normalization import normalized_to_pixels
+from facenet_vae.loading import SAVED_MODEL_CONFIG, decode_model_latent, encode_model_pixels, is_saved_model_dir
 
 
 def _endpoints(model):
-    size = model.image_size
-
     def encode(images):
-        mean, log_variance = model.encode(model_input_from_pixels(images, size), training=False)
+        mean, log_variance = encode_model_pixels(model, images)
         return {"mean": mean, "log_variance": log_variance}
 
     def decode(latent):
-        return {"images": normalized_to_pixels(model.decode(latent, training=False), tf.uint8)}
+        return {"images": decode_model_latent(model, latent)}
 
     def reconstruct(images):
-        mean, _ = model.encode(model_input_from_pixels(images, size), training=False)
-        return decode(mean)
+        return decode(encode_model_pixels(model, images)[0])
 
     images_f = tf.TensorSpec((None, None, None, 3), tf.float32, name="images")
     images_u = tf.TensorSpec((None, None, None, 3), tf.uint8, name="images")

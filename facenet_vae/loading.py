@@ -34,6 +34,19 @@ def model_input_from_pixels(pixels, image_size):
     return tf.ensure_shape(resized, (None, image_size, image_size, 3))
 
 
+def encode_model_pixels(model, pixels):
+    """Return a DfcVae's float32 ``(mean, log_variance)`` in inference for NHWC pixels in 0..255.
+
+    The Keras path here and the exported SavedModel's signatures both encode through this.
+    """
+    return model.encode(model_input_from_pixels(pixels, model.image_size), training=False)
+
+
+def decode_model_latent(model, latent):
+    """Return a DfcVae's uint8 images decoded (inference) from latent vectors."""
+    return normalized_to_pixels(model.decode(latent, training=False), tf.uint8)
+
+
 def _check_pixels(pixels):
     pixels = np.asarray(pixels) if not isinstance(pixels, tf.Tensor) else pixels
     if len(pixels.shape) != 4 or pixels.shape[-1] != 3:
@@ -135,11 +148,11 @@ def from_keras_model(model, source="in-memory Keras model"):
 
     @tf.function(input_signature=[tf.TensorSpec((None, None, None, 3), tf.float32)])
     def encode(pixels):
-        return model.encode(model_input_from_pixels(pixels, image_size), training=False)
+        return encode_model_pixels(model, pixels)
 
     @tf.function(input_signature=[tf.TensorSpec((None, model.latent_var_size), tf.float32)])
     def decode(latent):
-        return normalized_to_pixels(model.decode(latent, training=False), tf.uint8)
+        return decode_model_latent(model, latent)
 
     def encode_numpy(pixels):
         mean, log_var = encode(tf.cast(pixels, tf.float32))
