@@ -63,15 +63,11 @@ def load_images(paths, image_size, input_image_size=None, center_crop=False):
     if missing:
         raise DataError(f"image file(s) not found: {', '.join(missing[:5])}"
                         f"{' ...' if len(missing) > 5 else ''}")
-    pixels = []
-    for path in paths:
-        try:
-            image = image_io.read_image(path)
-        except (tf.errors.OpError, ValueError):
-            raise _bad_file_error(paths) or DataError(f"cannot decode image {path}") from None
-        image = image_io.preprocess(image, input_image_size, image_size, center_crop=center_crop)
-        pixels.append(np.clip(np.round(image.numpy()), 0, 255).astype(np.uint8))
-    return np.stack(pixels)
+    pixels, kept, _ = image_io.read_image_files(paths, image_size, input_image_size, center_crop)
+    if len(kept) < len(paths):
+        first_undecoded = paths[min(set(range(len(paths))) - set(kept.tolist()))]
+        raise _bad_file_error(paths) or DataError(f"cannot decode image {first_undecoded}")
+    return pixels
 
 
 def image_batches(paths, image_size, batch_size, input_image_size=None, center_crop=False):

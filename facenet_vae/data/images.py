@@ -192,3 +192,27 @@ def preprocess(image, input_image_size, image_size, center_crop=False, antialias
         image = tf.image.resize(image, [image_size, image_size], method="bilinear", antialias=antialias)
     image.set_shape([image_size, image_size, 3])
     return image
+
+
+def read_image_files(paths, image_size, input_image_size=None, center_crop=False, batch_size=256):
+    """Return ``(images, kept_indices, original_sizes)``: uint8 images at ``image_size`` for the decodable paths.
+
+    Preprocessing is the training pipeline's (``preprocess``): optional crop-or-pad / CelebA
+    centre crop, then a bilinear resize. Undecodable files are skipped; the order is kept.
+    """
+    def load(index, path):
+        image = read_image(path)
+        shape = tf.shape(image)[:2]
+        pixels = preprocess(image, input_image_size, image_size, center_crop=center_crop)
+        return index, tf.cast(tf.round(tf.clip_by_value(pixels, 0, 255)), tf.uint8), shape
+
+    dataset = tf.data.Dataset.from_tensor_slices((np.arange(len(paths), dtype=np.int64), [os.fspath(p) for p in paths]))
+    dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors().batch(batch_size)
+    indices, images, sizes = [], [], set()
+    for index, pixels, shape in dataset.as_numpy_iterator():
+        indices.append(index)
+        images.append(pixels)
+        sizes.update(tuple(int(v) for v in s) for s in shape)
+    if not images:
+        return np.zeros((0, image_size, image_size, 3), np.uint8), np.zeros((0,), np.int64), []
+    return np.concatenate(images), np.concatenate(indices), sorted(sizes)

@@ -10,6 +10,8 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
+from facenet_vae.data import images as image_io
+
 HELD_OUT_FRACTION = 0.2
 
 
@@ -131,32 +133,6 @@ def load_npz(path, image_size, seed=0, max_train=None, max_held_out=None):
                      seed, max_train, max_held_out, notes=notes)
 
 
-def read_image_files(paths, image_size, input_image_size=None, center_crop=False, batch_size=256):
-    """Return ``(images, kept_indices, original_sizes)``: uint8 images at ``image_size`` for the decodable paths.
-
-    Preprocessing is the training pipeline's (``facenet_vae.data.images.preprocess``): optional
-    crop-or-pad / CelebA centre crop, then a bilinear resize. Undecodable files are skipped.
-    """
-    from facenet_vae.data.images import preprocess, read_image
-
-    def load(index, path):
-        image = read_image(path)
-        shape = tf.shape(image)[:2]
-        pixels = preprocess(image, input_image_size, image_size, center_crop=center_crop)
-        return index, tf.cast(tf.round(tf.clip_by_value(pixels, 0, 255)), tf.uint8), shape
-
-    dataset = tf.data.Dataset.from_tensor_slices((np.arange(len(paths), dtype=np.int64), [os.fspath(p) for p in paths]))
-    dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors().batch(batch_size)
-    indices, images, sizes = [], [], set()
-    for index, pixels, shape in dataset.as_numpy_iterator():
-        indices.append(index)
-        images.append(pixels)
-        sizes.update(tuple(int(v) for v in s) for s in shape)
-    if not images:
-        return np.zeros((0, image_size, image_size, 3), np.uint8), np.zeros((0,), np.int64), []
-    return np.concatenate(images), np.concatenate(indices), sorted(sizes)
-
-
 def _preprocessing_note(input_image_size, center_crop):
     if center_crop:
         return "CelebA centre crop (138/178 of the width, as the shared npz) before resizing"
@@ -215,7 +191,7 @@ def load_image_folder(folder, image_size, attributes_file=None, partition_file=N
                      f"{len(limited_held_out)} of {len(held_out)} held-out images")
     parts, all_sizes = [], set()
     for indices in (limited_train, limited_held_out):
-        images, kept, sizes = read_image_files(list(paths[indices]), image_size, input_image_size, center_crop)
+        images, kept, sizes = image_io.read_image_files(list(paths[indices]), image_size, input_image_size, center_crop)
         if len(kept) < len(indices):
             notes.append(f"{len(indices) - len(kept)} files could not be decoded and were skipped")
         all_sizes.update(sizes)
