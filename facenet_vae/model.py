@@ -192,9 +192,9 @@ class DfcVae(keras.Model):
     def sample_latent(self, mean, log_variance, seed=None):
         """Return ``mean + eps * exp(log_variance / 2)``, eps ~ N(0, I), in float32.
 
-        ``seed`` (an int, or a shape-[2] integer tensor) makes the draw stateless and repeatable. The unseeded draw is TF's
-        stateful op rather than Keras' global SeedGenerator, whose variable cannot be created
-        inside a replica's tf.function under multi-worker strategies.
+        ``seed`` (an int, or a shape-[2] integer tensor) makes the draw stateless and repeatable.
+        The unseeded draw is TF's stateful op rather than Keras' global SeedGenerator, whose
+        variable cannot be created inside a replica's tf.function under multi-worker strategies.
         """
         # exp(lv / 2), not sqrt(exp(lv)): exp underflows to 0 for lv < -88 and sqrt's gradient is then NaN.
         std = tf.exp(losses.capped_log_variance(log_variance) / 2.0)
