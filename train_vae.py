@@ -12,6 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging
 
+from facenet_vae.layers import WEIGHTS_INITS
 from facenet_vae.training import DATASETS, LOSS_TYPES, MIXED_PRECISION, TrainConfig
 
 FLAGS = flags.FLAGS
@@ -32,6 +33,10 @@ flags.DEFINE_string("perceptual_weights", _D.perceptual_weights,
                     "facenet), or random (tests only).")
 flags.DEFINE_string("loss_features", None, "Comma-separated feature layers, or vgg123 / vgg345; default "
                     "vgg123 for VGG, Conv2d_1a_3x3,Conv2d_2a_3x3,Conv2d_2b_3x3 for facenet.")
+flags.DEFINE_enum("weights_init", _D.weights_init, list(WEIGHTS_INITS),
+                  "Initial kernels: fan_in (scaled to each layer's fan-in, PyTorch's default) or facenet "
+                  "(truncated normal, stddev 0.1).")
+flags.DEFINE_bool("random_flip", _D.random_flip, "Mirror half the training images left-right (facenet: off).")
 flags.DEFINE_float("alfa", _D.alfa, "Kullback-Leibler divergence loss factor.")
 flags.DEFINE_float("beta", _D.beta, "Feature (PERCEPTUAL) loss factor; in PLAIN mode the default pixel weight.")
 flags.DEFINE_float("pixel_weight", None, "Pixel loss factor; default beta in PLAIN mode, 0 in PERCEPTUAL mode.")

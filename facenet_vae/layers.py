@@ -4,6 +4,12 @@ Every slim ``conv2d`` in facenet's VAEs runs under an ``arg_scope`` that gives i
 ``batch_norm`` with beta but no gamma (decay 0.995, epsilon 1e-3), truncated-normal(0.1) weights
 and SAME padding. The layers here reproduce that, and remember the slim scope they stand for so a
 TF1 checkpoint maps onto them by name.
+
+The initial weights are the one default that departs from facenet (``WEIGHTS_INITS``): facenet's
+fixed stddev 0.1 is ~11x too large for the 4096-input ``Fc`` heads (log-variances start in the
+tens, the KL in the tens of thousands) and for the deep convolutions, where batch norm makes the
+scale of a kernel only a divisor of its effective learning rate. ``"fan_in"`` scales each layer
+to its fan-in, as PyTorch's default; ``"facenet"`` restores the truncated normal(0.1).
 """
 import keras
 import tensorflow as tf
@@ -11,11 +17,21 @@ import tensorflow as tf
 BATCH_NORM_DECAY = 0.995
 BATCH_NORM_EPSILON = 1e-3
 WEIGHTS_STDDEV = 0.1
+WEIGHTS_INITS = ("fan_in", "facenet")
+DEFAULT_WEIGHTS_INIT = "fan_in"
 
 
-def slim_weights_initializer():
-    """Return the truncated-normal(stddev=0.1) initializer facenet's arg_scope uses."""
-    return keras.initializers.TruncatedNormal(stddev=WEIGHTS_STDDEV)
+def slim_weights_initializer(weights_init="facenet"):
+    """Return the kernel initializer named ``weights_init`` (one of ``WEIGHTS_INITS``).
+
+    ``"facenet"``: the truncated normal(stddev=0.1) of facenet's arg_scope. ``"fan_in"``: uniform
+    in +-1/sqrt(fan_in), i.e. variance 1/(3 fan_in), PyTorch's default for conv and linear layers.
+    """
+    if weights_init == "facenet":
+        return keras.initializers.TruncatedNormal(stddev=WEIGHTS_STDDEV)
+    if weights_init == "fan_in":
+        return keras.initializers.VarianceScaling(scale=1.0 / 3.0, mode="fan_in", distribution="uniform")
+    raise ValueError(f"Unknown weights_init {weights_init!r}; choose one of {WEIGHTS_INITS}")
 
 
 def leaky_relu(x):
@@ -70,7 +86,7 @@ class SlimConv2d(keras.layers.Layer):
     """
 
     def __init__(self, filters, kernel_size, strides=1, activation=True, slim_scope=None,
-                 synchronized=False, **kwargs):
+                 synchronized=False, weights_init="facenet", **kwargs):
         super().__init__(**kwargs)
         self.synchronized = synchronized
         self.filters = filters
@@ -80,7 +96,7 @@ class SlimConv2d(keras.layers.Layer):
         self.slim_scope = slim_scope or self.name
         self.conv = keras.layers.Conv2D(
             filters, kernel_size, strides=strides, padding="same", use_bias=False,
-            kernel_initializer=slim_weights_initializer(), name="weights")
+            kernel_initializer=slim_weights_initializer(weights_init), name="weights")
         self.batch_norm = keras.layers.BatchNormalization(
             momentum=BATCH_NORM_DECAY, epsilon=BATCH_NORM_EPSILON, center=True, scale=False,
             synchronized=synchronized, name="BatchNorm")
@@ -120,7 +136,8 @@ class SlimConv2d(keras.layers.Layer):
 class ScaledResidual(keras.layers.Layer):
     """facenet's ``conv2d_block``: ``x + scale * SlimConv2d(x)`` (stride 1, same channels)."""
 
-    def __init__(self, filters, kernel_size, scale=0.1, slim_scope=None, synchronized=False, **kwargs):
+    def __init__(self, filters, kernel_size, scale=0.1, slim_scope=None, synchronized=False,
+                 weights_init="facenet", **kwargs):
         super().__init__(**kwargs)
         self.synchronized = synchronized
         self.filters = filters
@@ -128,7 +145,7 @@ class ScaledResidual(keras.layers.Layer):
         self.scale = scale
         self.slim_scope = slim_scope or self.name
         self.block = SlimConv2d(filters, kernel_size, 1, activation=True, slim_scope=self.slim_scope,
-                                synchronized=synchronized, name=self.name + "_conv")
+                                synchronized=synchronized, weights_init=weights_init, name=self.name + "_conv")
 
     def build(self, input_shape):
         self.block.build(input_shape)
@@ -156,8 +173,8 @@ class ScaledResidual(keras.layers.Layer):
 class SlimDense(keras.layers.Dense):
     """slim.fully_connected without norm or activation (facenet's ``Fc_1``/``Fc_2``)."""
 
-    def __init__(self, units, slim_scope=None, **kwargs):
-        kwargs.setdefault("kernel_initializer", slim_weights_initializer())
+    def __init__(self, units, slim_scope=None, weights_init="facenet", **kwargs):
+        kwargs.setdefault("kernel_initializer", slim_weights_initializer(weights_init))
         super().__init__(units, **kwargs)
         self.slim_scope = slim_scope or self.name
 

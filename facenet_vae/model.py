@@ -8,26 +8,27 @@ from keras import ops
 
 from facenet_vae import losses
 from facenet_vae.definitions import DEFAULT_VAE_DEF, Conv, Residual, Upsample, get_definition
-from facenet_vae.layers import ScaledResidual, SlimConv2d, SlimDense
+from facenet_vae.layers import DEFAULT_WEIGHTS_INIT, ScaledResidual, SlimConv2d, SlimDense
 
 
-def _build_blocks(specs, scope_prefix, synchronized=False):
+def _build_blocks(specs, scope_prefix, synchronized=False, weights_init=DEFAULT_WEIGHTS_INIT):
     """Return Keras layers for a list of definition specs, named after their slim scopes.
 
-    ``synchronized`` makes batch norm use the global batch statistics across replicas.
+    ``synchronized`` makes batch norm use the global batch statistics across replicas;
+    ``weights_init`` names the kernel initializer (layers.WEIGHTS_INITS).
     """
     blocks = []
     for spec in specs:
         if isinstance(spec, Conv):
             blocks.append(SlimConv2d(spec.filters, spec.kernel_size, spec.strides, spec.activation,
                                      slim_scope=f"{scope_prefix}/{spec.scope}", synchronized=synchronized,
-                                     name=spec.scope))
+                                     weights_init=weights_init, name=spec.scope))
         elif isinstance(spec, Residual):
             for i in range(1, spec.repeats + 1):
                 leaf = f"{spec.scope}_{i}"
                 blocks.append(ScaledResidual(spec.filters, spec.kernel_size, 0.1,
                                              slim_scope=f"{scope_prefix}/{spec.scope}/{leaf}",
-                                             synchronized=synchronized, name=leaf))
+                                             synchronized=synchronized, weights_init=weights_init, name=leaf))
         elif isinstance(spec, Upsample):
             blocks.append(keras.layers.UpSampling2D(2, interpolation="nearest", name=spec.scope))
         else:
@@ -66,15 +67,18 @@ def _build_blocks_shapes(blocks, shape):
 class Encoder(keras.layers.Layer):
     """facenet's ``encoder`` scope: convolutions, flatten, ``Fc_1`` (mean) and ``Fc_2`` (log-variance)."""
 
-    def __init__(self, vae_def, latent_var_size, synchronized_batch_norm=False, **kwargs):
+    def __init__(self, vae_def, latent_var_size, synchronized_batch_norm=False, weights_init=DEFAULT_WEIGHTS_INIT,
+                 **kwargs):
         super().__init__(**kwargs)
         self.vae_def = vae_def
         self.latent_var_size = latent_var_size
         self.synchronized_batch_norm = synchronized_batch_norm
+        self.weights_init = weights_init
         definition = get_definition(vae_def)
-        _attach_blocks(self, _build_blocks(definition.encoder, "encoder", synchronized_batch_norm))
-        self.fc_mean = SlimDense(latent_var_size, slim_scope="encoder/Fc_1", name="Fc_1")
-        self.fc_log_variance = SlimDense(latent_var_size, slim_scope="encoder/Fc_2", name="Fc_2")
+        _attach_blocks(self, _build_blocks(definition.encoder, "encoder", synchronized_batch_norm, weights_init))
+        self.fc_mean = SlimDense(latent_var_size, slim_scope="encoder/Fc_1", weights_init=weights_init, name="Fc_1")
+        self.fc_log_variance = SlimDense(latent_var_size, slim_scope="encoder/Fc_2", weights_init=weights_init,
+                                         name="Fc_2")
 
     @property
     def blocks(self):
@@ -95,7 +99,7 @@ class Encoder(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(vae_def=self.vae_def, latent_var_size=self.latent_var_size,
-                      synchronized_batch_norm=self.synchronized_batch_norm)
+                      synchronized_batch_norm=self.synchronized_batch_norm, weights_init=self.weights_init)
         return config
 
 
@@ -103,16 +107,18 @@ class Encoder(keras.layers.Layer):
 class Decoder(keras.layers.Layer):
     """facenet's ``decoder`` scope: ``Fc_1`` to 4x4x256, then upsampling convolutions to the image."""
 
-    def __init__(self, vae_def, latent_var_size, synchronized_batch_norm=False, **kwargs):
+    def __init__(self, vae_def, latent_var_size, synchronized_batch_norm=False, weights_init=DEFAULT_WEIGHTS_INIT,
+                 **kwargs):
         super().__init__(**kwargs)
         self.vae_def = vae_def
         self.latent_var_size = latent_var_size
         self.synchronized_batch_norm = synchronized_batch_norm
+        self.weights_init = weights_init
         definition = get_definition(vae_def)
         self.input_grid = tuple(definition.decoder_input_shape)
         units = self.input_grid[0] * self.input_grid[1] * self.input_grid[2]
-        self.fc = SlimDense(units, slim_scope="decoder/Fc_1", name="Fc_1")
-        _attach_blocks(self, _build_blocks(definition.decoder, "decoder", synchronized_batch_norm))
+        self.fc = SlimDense(units, slim_scope="decoder/Fc_1", weights_init=weights_init, name="Fc_1")
+        _attach_blocks(self, _build_blocks(definition.decoder, "decoder", synchronized_batch_norm, weights_init))
 
     @property
     def blocks(self):
@@ -130,7 +136,7 @@ class Decoder(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(vae_def=self.vae_def, latent_var_size=self.latent_var_size,
-                      synchronized_batch_norm=self.synchronized_batch_norm)
+                      synchronized_batch_norm=self.synchronized_batch_norm, weights_init=self.weights_init)
         return config
 
 
@@ -156,7 +162,8 @@ class DfcVae(keras.Model):
     log-variance for the training step.
     """
 
-    def __init__(self, vae_def=DEFAULT_VAE_DEF, latent_var_size=100, synchronized_batch_norm=False, **kwargs):
+    def __init__(self, vae_def=DEFAULT_VAE_DEF, latent_var_size=100, synchronized_batch_norm=False,
+                 weights_init=DEFAULT_WEIGHTS_INIT, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(latent_var_size, numbers.Integral) or isinstance(latent_var_size, bool) \
                 or latent_var_size <= 0:
@@ -167,8 +174,10 @@ class DfcVae(keras.Model):
         self.latent_var_size = latent_var_size
         self.image_size = definition.image_size
         self.synchronized_batch_norm = bool(synchronized_batch_norm)
-        self.encoder = Encoder(vae_def, latent_var_size, self.synchronized_batch_norm, name="encoder")
-        self.decoder = Decoder(vae_def, latent_var_size, self.synchronized_batch_norm, name="decoder")
+        # Only the initial values depend on it; not part of get_config, so saved models stay interchangeable.
+        self.weights_init = weights_init
+        self.encoder = Encoder(vae_def, latent_var_size, self.synchronized_batch_norm, weights_init, name="encoder")
+        self.decoder = Decoder(vae_def, latent_var_size, self.synchronized_batch_norm, weights_init, name="decoder")
         self.objective = None
         self.feature_extractor = None
         self._loss_metrics = _MetricSet({})
@@ -353,8 +362,8 @@ class DfcVae(keras.Model):
         return self._update_trackers(self.compute_losses(images, reconstruction, mean, log_variance))
 
 
-def build_vae(vae_def=DEFAULT_VAE_DEF, latent_var_size=100):
-    """Return a built ``DfcVae`` for the facenet definition named ``vae_def``."""
-    model = DfcVae(vae_def=vae_def, latent_var_size=latent_var_size)
+def build_vae(vae_def=DEFAULT_VAE_DEF, latent_var_size=100, weights_init=DEFAULT_WEIGHTS_INIT):
+    """Return a built ``DfcVae`` for the facenet definition named ``vae_def``, initialised by ``weights_init``."""
+    model = DfcVae(vae_def=vae_def, latent_var_size=latent_var_size, weights_init=weights_init)
     model.build()
     return model

@@ -16,6 +16,7 @@ from facenet_vae import distribute, run_folder
 from facenet_vae.atomic_files import save_keras_model
 from facenet_vae.callbacks import TrainingMonitor
 from facenet_vae.definitions import DEFAULT_VAE_DEF, VAE_DEFINITIONS, get_definition
+from facenet_vae.layers import DEFAULT_WEIGHTS_INIT, WEIGHTS_INITS
 from facenet_vae.model import DfcVae
 
 LOSS_TYPES = ("PLAIN", "PERCEPTUAL")
@@ -35,6 +36,8 @@ class TrainConfig:
     perceptual_model: str = "vgg19"
     perceptual_weights: str = "imagenet"
     loss_features: Optional[str] = None    # None: vgg123 for VGG, the three stem layers for facenet
+    weights_init: str = DEFAULT_WEIGHTS_INIT  # "facenet": facenet's truncated normal(0.1)
+    random_flip: bool = True               # False: facenet (no augmentation)
     alfa: float = 1.0
     beta: float = 0.5
     pixel_weight: Optional[float] = None   # None: beta in PLAIN mode (facenet), 0 in PERCEPTUAL mode
@@ -82,6 +85,8 @@ class TrainConfig:
                 raise ValueError(f"--{name} must be a finite non-negative number, got {value!r}")
         if self.pixel_weight is not None and (not math.isfinite(self.pixel_weight) or self.pixel_weight < 0):
             raise ValueError(f"--pixel_weight must be a finite non-negative number, got {self.pixel_weight!r}")
+        if self.weights_init not in WEIGHTS_INITS:
+            raise ValueError(f"--weights_init must be one of {WEIGHTS_INITS}, got {self.weights_init!r}")
         if self.reconstruction_loss_type not in LOSS_TYPES:
             raise ValueError(f"--reconstruction_loss_type must be one of {LOSS_TYPES}, "
                              f"got {self.reconstruction_loss_type!r}")
@@ -171,7 +176,7 @@ def load_data(config, image_size, run_dir, seed):
         kind, config.data_dir, image_size=image_size, input_image_size=crop, batch_size=config.batch_size,
         seed=seed, cache=config.cache, center_crop=config.center_crop, strict=config.strict,
         bad_files_log=os.path.join(run_dir, "bad_files.txt"), tfds_download=config.tfds_download,
-        num_synthetic=config.num_synthetic)
+        num_synthetic=config.num_synthetic, random_flip=config.random_flip)
 
 
 def _open_run(config, chief=True):
@@ -218,7 +223,8 @@ def train(config):
 
     definition = get_definition(config.vae_def)
     with strategy.scope():
-        model = DfcVae(config.vae_def, config.latent_var_size, synchronized_batch_norm=replicas > 1)
+        model = DfcVae(config.vae_def, config.latent_var_size, synchronized_batch_norm=replicas > 1,
+                       weights_init=config.weights_init)
         model.build()
         feature_extractor = make_feature_extractor(config, definition.image_size)
         optimizer = make_optimizer(config)

@@ -33,7 +33,8 @@ def _as_rgb_array(images, where="images"):
 
 
 def make_image_dataset(source, *, image_size, input_image_size=None, batch_size, shuffle=True, seed=None,
-                       cache=False, center_crop=False, repeat=True, drop_remainder=True, antialias=False):
+                       cache=False, center_crop=False, repeat=True, drop_remainder=True, antialias=False,
+                       random_flip=False):
     """Return a tf.data.Dataset of float32 normalised batches (B, image_size, image_size, 3).
 
     ``source`` is a list of image file paths, a uint8 (N, H, W, 3) array, or a tf.data.Dataset of
@@ -42,7 +43,8 @@ def make_image_dataset(source, *, image_size, input_image_size=None, batch_size,
     pixels_to_normalized. Decoding runs in parallel; a file that fails to decode is skipped
     (ignore_errors) so the pipeline never stops on it. ``cache`` is True (memory) or a file
     prefix and caches preprocessed images; ``seed`` makes the shuffle order reproducible;
-    ``repeat`` makes it endless (reshuffled each epoch).
+    ``repeat`` makes it endless (reshuffled each epoch). ``random_flip`` mirrors each image
+    left-right with probability 1/2 (seeded by ``seed``).
     """
     if batch_size < 1:
         raise DataError(f"batch_size must be positive, got {batch_size}")
@@ -82,6 +84,11 @@ def make_image_dataset(source, *, image_size, input_image_size=None, batch_size,
         if repeat:
             dataset = dataset.repeat()
         dataset = decode(dataset)
+    if random_flip:
+        coins = tf.data.Dataset.random(seed=seed).map(lambda value: value % 2 == 0)
+        dataset = tf.data.Dataset.zip((dataset, coins)).map(
+            lambda image, flip: tf.cond(flip, lambda: tf.reverse(image, axis=[1]), lambda: image),
+            num_parallel_calls=autotune)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     dataset = dataset.map(pixels_to_normalized, num_parallel_calls=autotune)
     return dataset.prefetch(autotune)
@@ -185,7 +192,8 @@ def _load_tfds_celeb_a(data_dir, split, download, seed):
 
 def load_training_images(dataset, data_dir, *, image_size, input_image_size, batch_size, seed, cache=False,
                          center_crop=False, strict=False, bad_files_log=None, tfds_download=False, split="train",
-                         num_synthetic=4000, attribute_file=None, shuffle=True, repeat=True, progress=True):
+                         num_synthetic=4000, attribute_file=None, shuffle=True, repeat=True, progress=True,
+                         random_flip=False):
     """Return ``(tf.data.Dataset, description, num_images)`` of normalised training batches.
 
     ``dataset`` is one of:
@@ -198,10 +206,10 @@ def load_training_images(dataset, data_dir, *, image_size, input_image_size, bat
                   the faces are taken as cropped already, so ``input_image_size`` is not applied;
       "synthetic" ``num_synthetic`` generated faces drawn at ``image_size`` (seeded by ``seed``;
                   ``data_dir``, ``input_image_size`` and ``center_crop`` are ignored).
-    The dataset is endless (``repeat``) and shuffled with ``seed``.
+    The dataset is endless (``repeat``) and shuffled with ``seed``; ``random_flip`` mirrors half the images.
     """
     options = dict(image_size=image_size, batch_size=batch_size, shuffle=shuffle, seed=seed, cache=cache,
-                   repeat=repeat)
+                   repeat=repeat, random_flip=random_flip)
     if dataset == "folder":
         if not data_dir:
             raise DataError("dataset 'folder' needs --data_dir, the image folder")
