@@ -26,7 +26,8 @@ FLAGS = flags.FLAGS
 _D = GenerateOptions()
 
 flags.DEFINE_enum("mode", _D.mode, list(MODES), "What to generate.")
-flags.DEFINE_string("model", None, "Training run folder, model.keras file or exported SavedModel folder.")
+flags.DEFINE_string("model", None, "Training run folder, model.keras file or exported SavedModel folder (default: "
+                    "the trained CelebA model shipped in checkpoints/celeba64).")
 flags.DEFINE_string("output_dir", None, "Where files are written (default <run folder>/generated or ./generated).")
 flags.DEFINE_integer("num_images", None, "Number of faces; default per mode: "
                      + ", ".join(f"{k} {v if v is not None else 'all'}" for k, v in DEFAULT_NUM_IMAGES.items())
@@ -43,8 +44,6 @@ flags.DEFINE_string("attributes_file", None, "CelebA list_attr_celeba.txt-format
 flags.DEFINE_enum("dataset", None, ["folder", "synthetic", "celeb_a"],
                   "attributes: face set (default folder: --data_dir + --attributes_file).")
 flags.DEFINE_string("split", _D.split, "attributes with --dataset=celeb_a: TFDS split.")
-flags.DEFINE_integer("input_image_size", None, "Crop-or-pad size of input images before resizing (facenet: 160).")
-flags.DEFINE_bool("center_crop", _D.center_crop, "Take the usual CelebA 138x138 centre crop of input images.")
 flags.DEFINE_bool("allow_missing_images", _D.allow_missing_images,
                   "attributes: skip attribute rows whose image is not in --data_dir instead of failing.")
 flags.DEFINE_string("image_a", None, "interpolate: first image file.")
@@ -83,8 +82,6 @@ def main(argv):
     from facenet_vae.data.errors import DataError
     from facenet_vae.generation import run
     options = options_from_flags()
-    if options.mode != "list_attributes" and not options.model:
-        raise app.UsageError(f"--mode={options.mode} needs --model")
     try:
         written = run(options)
     except (DataError, ValueError, FileNotFoundError) as error:

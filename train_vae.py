@@ -37,6 +37,9 @@ flags.DEFINE_enum("weights_init", _D.weights_init, list(WEIGHTS_INITS),
                   "Initial kernels: fan_in (scaled to each layer's fan-in, PyTorch's default) or facenet "
                   "(truncated normal, stddev 0.1).")
 flags.DEFINE_bool("random_flip", _D.random_flip, "Mirror half the training images left-right (facenet: off).")
+flags.DEFINE_bool("recalibrate_batch_norm", _D.recalibrate_batch_norm,
+                  "Re-estimate batch-norm statistics with the final weights before saving model.keras "
+                  "(facenet: off, the 0.995 moving averages as they are).")
 flags.DEFINE_float("alfa", _D.alfa, "Kullback-Leibler divergence loss factor.")
 flags.DEFINE_float("beta", _D.beta, "Feature (PERCEPTUAL) loss factor; in PLAIN mode the default pixel weight.")
 flags.DEFINE_float("pixel_weight", None, "Pixel loss factor; default beta in PLAIN mode, 0 in PERCEPTUAL mode.")
@@ -46,9 +49,9 @@ flags.DEFINE_integer("max_nrof_steps", _D.max_nrof_steps, "Number of training st
 flags.DEFINE_integer("save_every_n_steps", _D.save_every_n_steps, "Steps between checkpoints and image grids.")
 flags.DEFINE_integer("summary_every_n_steps", _D.summary_every_n_steps, "Steps between TensorBoard scalars.")
 flags.DEFINE_integer("batch_size", _D.batch_size, "Images per batch (global batch under a strategy).")
-flags.DEFINE_integer("input_image_size", None, "Crop-or-pad size of input images before resizing to the model "
-                     "size, and the facenet feature network's input size (default: model size; 160 for "
-                     "the facenet network).")
+flags.DEFINE_integer("input_image_size", None, "Centre crop-or-pad size of photos before the resize to the model "
+                     "size (default 160, facenet's; 178x218 CelebA files get CelebA's face crop instead); also "
+                     "the facenet feature network's input size. Recorded with the model.")
 flags.DEFINE_bool("center_crop", _D.center_crop, "Take the usual CelebA 138x138 centre crop first.")
 flags.DEFINE_bool("cache", _D.cache, "Cache decoded images in memory.")
 flags.DEFINE_bool("strict", _D.strict, "Refuse to train when the data has unreadable images.")

@@ -4,10 +4,11 @@
         --output_dir=eval_report
     python -m facenet_vae.evaluate --model=run/model.keras --dataset=folder \
         --data_dir=../shared/data/celeba_subset_aligned \
-        --attributes_file=../shared/data/celeba_subset_list_attr_celeba.txt --center_crop --output_dir=eval_aligned
+        --attributes_file=../shared/data/celeba_subset_list_attr_celeba.txt --output_dir=eval_aligned
     python -m facenet_vae.evaluate --model=run --dataset=celeb_a --data_dir=~/datasets/CelebA --max_train_images=20000
 
-Writes ``report.json`` (every number), ``report.md`` and PNG figures to ``--output_dir``.
+Photos are framed exactly as the model's training faces were (the framing recorded with the
+model); there are no crop flags to repeat. Writes ``report.json`` (every number), ``report.md`` and PNG figures to ``--output_dir``.
 Held-out images: CelebA partitions 1 and 2 (validation, test) when the partition is known
 (``celeba_partition`` in a .npz, ``--partition_file`` or ``list_eval_partition.txt``), else a
 seeded random 20%. Attribute classifiers and attribute vectors are fitted on the rest.
@@ -28,7 +29,8 @@ from facenet_vae.evaluation.pipeline import EvaluationConfig
 FLAGS = flags.FLAGS
 _D = EvaluationConfig(model="", data_dir="")
 
-flags.DEFINE_string("model", None, "Training run folder (latest checkpoint), .keras file or SavedModel folder.")
+flags.DEFINE_string("model", None, "Training run folder (latest checkpoint), .keras file or SavedModel folder "
+                    "(default: the trained CelebA model shipped in checkpoints/celeba64).")
 flags.DEFINE_enum("dataset", None, ["npz", "folder", "celeb_a", "celeba"],
                   "npz: a .npz with images (+ attributes, attribute_names, celeba_partition); folder: an image "
                   "folder (flat or one sub-folder per identity); celeba: a CelebA download "
@@ -49,10 +51,6 @@ flags.DEFINE_integer("pca_components", _D.pca_components, "Principal components 
 flags.DEFINE_integer("batch_size", _D.batch_size, "Images per encoder/decoder batch.")
 flags.DEFINE_integer("max_train_images", None, "Use a seeded random subset of at most this many training images.")
 flags.DEFINE_integer("max_held_out_images", None, "Use a seeded random subset of at most this many held-out images.")
-flags.DEFINE_integer("input_image_size", None, "Central crop-or-pad of folder images before the resize "
-                     "(as train_vae.py's flag).")
-flags.DEFINE_bool("center_crop", None, "CelebA 138/178 centre crop of folder images before the resize "
-                  "(default: on for celeb_a/celeba, off for folder).")
 flags.DEFINE_integer("num_figure_images", _D.num_figure_images, "Held-out faces shown in the reconstruction figure.")
 flags.DEFINE_bool("recalibrate_batch_norm", _D.recalibrate_batch_norm,
                   "Re-estimate batch-norm moving statistics on (up to 2000) training images before evaluating, "
@@ -70,7 +68,6 @@ def config_from_flags():
         edit_sweep=tuple(float(k) for k in FLAGS.edit_sweep),
         color_attribute=FLAGS.color_attribute, pca_components=FLAGS.pca_components, batch_size=FLAGS.batch_size,
         max_train_images=FLAGS.max_train_images, max_held_out_images=FLAGS.max_held_out_images,
-        input_image_size=FLAGS.input_image_size, center_crop=FLAGS.center_crop,
         num_figure_images=FLAGS.num_figure_images, recalibrate_batch_norm=FLAGS.recalibrate_batch_norm,
         seed=FLAGS.seed)
 
@@ -112,7 +109,6 @@ def main(argv):
 
 def run():
     """Console entry point."""
-    flags.mark_flags_as_required(["model", "data_dir"])
     app.run(main)
 
 

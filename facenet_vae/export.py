@@ -1,6 +1,7 @@
 """Export a ``DfcVae`` as a self-contained SavedModel that needs only TensorFlow to run.
 
-Signatures (all batch sizes; images any height/width, resized inside to the model size, and
+Signatures (all batch sizes; images any height/width, framed inside as the model's training faces
+were (the model's recorded crop and resize; images at the model's size pass through), and
 normalised inside with facenet's CelebA mean/stddev):
 
 ==================  =======================================  ==========================================
@@ -15,7 +16,7 @@ serving_default     same as ``reconstruct``
 ==================  =======================================  ==========================================
 
 A signature has one input dtype, so float and uint8 pixels get a signature each.
-``assets.extra/model_config.json`` records vae_def, latent_var_size and image_size.
+``assets.extra/model_config.json`` records vae_def, latent_var_size, image_size and the framing.
 
 CLI: ``python -m facenet_vae.export RUN_FOLDER_OR_MODEL_KERAS OUT_DIR``
 """
@@ -27,7 +28,8 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from facenet_vae.loading import SAVED_MODEL_CONFIG, decode_model_latent, encode_model_pixels, is_saved_model_dir
+from facenet_vae.loading import (SAVED_MODEL_CONFIG, decode_model_latent, encode_model_pixels, is_saved_model_dir,
+                                 model_framing)
 
 
 def _endpoints(model):
@@ -57,7 +59,8 @@ def _write_archive(model, path):
     archive.write_out(path, verbose=False)
     os.makedirs(os.path.join(path, os.path.dirname(SAVED_MODEL_CONFIG)), exist_ok=True)
     config = {"vae_def": model.vae_def, "latent_var_size": int(model.latent_var_size),
-              "image_size": int(model.image_size), "format": "facenet_vae SavedModel v1"}
+              "image_size": int(model.image_size), "format": "facenet_vae SavedModel v1",
+              "framing": model_framing(model).to_dict()}
     with open(os.path.join(path, SAVED_MODEL_CONFIG), "w", encoding="utf-8") as handle:
         json.dump(config, handle, indent=2)
 

@@ -15,19 +15,12 @@ from absl import logging
 from facenet_vae import attributes as attribute_vectors_lib
 from facenet_vae.data import celeba, folders, images as image_io
 from facenet_vae.data.errors import DataError
+from facenet_vae.data.tfds_celeb_a import open_celeb_a
 from facenet_vae.image_grid import put_images_on_grid, write_png
 from facenet_vae.run_folder import is_run_folder
 
 MODES = ("sample", "reconstruct", "interpolate", "attributes", "modify", "augment", "list_attributes")
 INTERPOLATIONS = ("linear", "spherical", "both")
-# The 40 attribute names of list_attr_celeba.txt, in the official column order (Smiling is 31, as
-# facenet's modify_attribute.py hard-coded).
-CELEBA_ATTRIBUTE_NAMES = (
-    "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair "
-    "Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee Gray_Hair Heavy_Makeup "
-    "High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard Oval_Face Pale_Skin Pointy_Nose "
-    "Receding_Hairline Rosy_Cheeks Sideburns Smiling Straight_Hair Wavy_Hair Wearing_Earrings Wearing_Hat "
-    "Wearing_Lipstick Wearing_Necklace Wearing_Necktie Young").split()
 
 
 # -- paths and images ---------------------------------------------------------------------------------
@@ -51,8 +44,8 @@ def _bad_file_error(paths, what="image"):
     return DataError(f"{len(bad)} unreadable {what} file(s): {listing}{more}")
 
 
-def load_images(paths, image_size, input_image_size=None, center_crop=False):
-    """Return uint8 pixels (N, image_size, image_size, 3) of image files, preprocessed as in training.
+def load_images(paths, vae):
+    """Return uint8 faces (N, S, S, 3) of image files, framed as ``vae``'s training faces were (``vae.read_faces``).
 
     Raises DataError naming the missing files, or every file that cannot be decoded.
     """
@@ -63,17 +56,17 @@ def load_images(paths, image_size, input_image_size=None, center_crop=False):
     if missing:
         raise DataError(f"image file(s) not found: {', '.join(missing[:5])}"
                         f"{' ...' if len(missing) > 5 else ''}")
-    pixels, kept, _ = image_io.read_image_files(paths, image_size, input_image_size, center_crop)
+    pixels, kept = vae.read_faces(paths)
     if len(kept) < len(paths):
         first_undecoded = paths[min(set(range(len(paths))) - set(kept.tolist()))]
         raise _bad_file_error(paths) or DataError(f"cannot decode image {first_undecoded}")
     return pixels
 
 
-def image_batches(paths, image_size, batch_size, input_image_size=None, center_crop=False):
-    """Return a tf.data Dataset of float32 pixel batches (0..255, model size) read from ``paths`` in order."""
+def image_batches(paths, framing, batch_size):
+    """Return a tf.data Dataset of uint8 face batches read from ``paths`` in order, framed by ``framing``."""
     def load(path):
-        return image_io.preprocess(image_io.read_image(path), input_image_size, image_size, center_crop=center_crop)
+        return framing.frame(image_io.read_image(path))
     dataset = tf.data.Dataset.from_tensor_slices([os.fspath(p) for p in paths])
     return dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(2)
 
@@ -223,8 +216,7 @@ def _check_unlisted(image_folder, attrs):
                         f"{attrs.source}: {names}{' ...' if len(unlisted) > 5 else ''}")
 
 
-def folder_face_set(data_dir, attributes_file, image_size, batch_size=128, num_images=None, allow_missing=False,
-                    input_image_size=None, center_crop=False):
+def folder_face_set(data_dir, attributes_file, framing, batch_size=128, num_images=None, allow_missing=False):
     """Return an AttributeFaceSet of the images in ``data_dir`` with their rows of a CelebA attribute file.
 
     Every image in the folder must have a row, and every row an image (unless ``allow_missing``);
@@ -248,7 +240,7 @@ def folder_face_set(data_dir, attributes_file, image_size, batch_size=128, num_i
     _check_unlisted(image_folder, attrs)
     if num_images:
         paths, values = paths[:num_images], values[:num_images]
-    batches = image_batches(paths, image_size, batch_size, input_image_size, center_crop)
+    batches = image_batches(paths, framing, batch_size)
     return AttributeFaceSet(batches, values, list(attrs.names), [os.path.basename(p) for p in paths],
                             f"{len(paths)} images of {image_folder} with attributes from {attributes_file}", paths)
 
@@ -261,40 +253,20 @@ def synthetic_face_set(num_images=2000, seed=0, image_size=64):
                             f"{num_images} synthetic faces (seed {seed})")
 
 
-def tfds_celeb_a_face_set(data_dir, image_size, batch_size=128, split="train", num_images=None,
-                          input_image_size=None, center_crop=True):
-    """Return an AttributeFaceSet of TFDS ``celeb_a`` prepared in ``data_dir`` (boolean attributes -> {-1, 1}).
+def tfds_celeb_a_face_set(data_dir, framing, batch_size=128, split="train", num_images=None):
+    """Return an AttributeFaceSet of TFDS ``celeb_a`` prepared in ``data_dir`` (data.tfds_celeb_a; never downloads).
 
-    Nothing is downloaded: the data set must already be built there. Images are streamed; the
-    attributes are read in a first pass that skips image decoding.
+    Attributes come in CelebA's official order; the faces are framed by ``framing`` and streamed.
     """
-    import tensorflow_datasets as tfds
-    try:
-        builder = tfds.builder("celeb_a", data_dir=data_dir)
-        info = builder.info
-    except Exception as error:
-        raise DataError(f"cannot open TFDS celeb_a in {data_dir!r}: {error}") from error
-    keys = list(info.features["attributes"].keys())
-    names = list(CELEBA_ATTRIBUTE_NAMES) if sorted(keys) == sorted(CELEBA_ATTRIBUTE_NAMES) else sorted(keys)
-    split_spec = split if not num_images else f"{split}[:{int(num_images)}]"
-    try:
-        plain = builder.as_dataset(split=split_spec, shuffle_files=False,
-                                   decoders={"image": tfds.decode.SkipDecoding()})
-    except Exception as error:
-        raise DataError(f"cannot read TFDS celeb_a split {split_spec!r} from {data_dir!r}: {error}") from error
-    values = [np.stack([np.asarray(ex["attributes"][name]) for name in names], -1)
-              for ex in plain.batch(1024).as_numpy_iterator()]
-    if not values:
-        raise DataError(f"TFDS celeb_a split {split_spec!r} in {data_dir!r} is empty")
-    attributes = np.where(np.concatenate(values), 1, -1).astype(np.int8)
-
-    def pixels(example):
-        return image_io.preprocess(example["image"], input_image_size, image_size, center_crop=center_crop)
-    images = builder.as_dataset(split=split_spec, shuffle_files=False).map(
-        pixels, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(2)
+    celeb_a = open_celeb_a(data_dir, split, limit=num_images)
+    attributes = np.concatenate([labels for labels in celeb_a.faces.map(lambda image, labels: labels)
+                                 .batch(1024).as_numpy_iterator()] or [np.zeros((0, 40), np.int8)])
+    if not len(attributes):
+        raise DataError(f"TFDS celeb_a split {split!r} in {data_dir!r} is empty")
+    images = celeb_a.faces.map(lambda image, labels: framing.frame(image), num_parallel_calls=tf.data.AUTOTUNE)
     filenames = [f"{split}_{i:06d}" for i in range(len(attributes))]
-    return AttributeFaceSet(images, attributes, names, filenames,
-                            f"{len(attributes)} TFDS celeb_a {split} images from {data_dir}")
+    return AttributeFaceSet(images.batch(batch_size).prefetch(2), attributes, celeb_a.attribute_names, filenames,
+                            f"{len(attributes)} TFDS celeb_a {split} images from {celeb_a.location}")
 
 
 def calculate_attribute_vectors(vae, face_set, output_file, batch_size=128, training_batch_norm=False,
@@ -378,7 +350,7 @@ def list_attribute_names(names):
 
 
 def augment_identities(vae, dataset, output_dir, num_per_identity=10, temperature=1.0, seed=0,
-                       sampling="identity", batch_size=64, input_image_size=None, center_crop=False):
+                       sampling="identity", batch_size=64):
     """Write generated faces per identity as ``<output_dir>/augmented/<identity>/<identity>_NNNN.png``.
 
     ``dataset`` is a folders.get_dataset list. ``sampling="identity"``: z = mean of the identity's
@@ -396,7 +368,7 @@ def augment_identities(vae, dataset, output_dir, num_per_identity=10, temperatur
     root = os.path.join(output_dir, "augmented")
     written = []
     for cls in identities:
-        pixels = load_images(cls.image_paths, vae.image_size, input_image_size, center_crop)
+        pixels = load_images(cls.image_paths, vae)
         mean, log_var = vae.encode_pixels(pixels, batch_size=batch_size)
         noise = rng.standard_normal((num_per_identity, vae.latent_var_size)).astype(np.float32)
         if sampling == "identity":
@@ -439,8 +411,6 @@ class GenerateOptions:
     attributes_file: str = None
     dataset: str = None                   # folder (default), synthetic or celeb_a
     split: str = "train"
-    input_image_size: int = None
-    center_crop: bool = False
     allow_missing_images: bool = False
     image_a: str = None
     image_b: str = None
@@ -464,10 +434,17 @@ class GenerateOptions:
         return os.path.expanduser(self.output_dir) if self.output_dir else default_output_dir(self.model)
 
     def resolved_attribute_vectors_file(self):
-        """Return ``attribute_vectors_file``, or ``<output_dir>/attribute_vectors.h5``."""
+        """Return ``attribute_vectors_file``; else for ``--mode=attributes`` ``<output_dir>/attribute_vectors.h5``,
+        and for the other modes the model's own ``attribute_vectors.h5`` (beside it) when there is one."""
         if self.attribute_vectors_file:
             return os.path.expanduser(self.attribute_vectors_file)
-        return os.path.join(self.resolved_output_dir(), "attribute_vectors.h5")
+        written = os.path.join(self.resolved_output_dir(), "attribute_vectors.h5")
+        if self.mode == "attributes" or os.path.isfile(written):
+            return written
+        from facenet_vae.loading import shipped_model_path
+        model = os.path.expanduser(self.model) if self.model else shipped_model_path()
+        beside_model = os.path.join(model if os.path.isdir(model) else os.path.dirname(model), "attribute_vectors.h5")
+        return beside_model if os.path.isfile(beside_model) else written
 
     def resolved_num_images(self):
         """Return ``num_images`` or the mode's default (None: all images)."""
@@ -502,13 +479,12 @@ def _attribute_face_set(options, vae):
     if kind == "celeb_a":
         if not options.data_dir:
             raise DataError("--dataset=celeb_a needs --data_dir, the TFDS data_dir holding a prepared celeb_a")
-        return tfds_celeb_a_face_set(options.data_dir, vae.image_size, options.batch_size, options.split,
-                                     options.num_images, options.input_image_size, options.center_crop)
+        return tfds_celeb_a_face_set(options.data_dir, vae.framing, options.batch_size, options.split,
+                                     options.num_images)
     if kind != "folder":
         raise ValueError(f"--dataset must be folder, synthetic or celeb_a, got {kind!r}")
-    return folder_face_set(options.data_dir, options.attributes_file, vae.image_size, options.batch_size,
-                           options.num_images, options.allow_missing_images, options.input_image_size,
-                           options.center_crop)
+    return folder_face_set(options.data_dir, options.attributes_file, vae.framing, options.batch_size,
+                           options.num_images, options.allow_missing_images)
 
 
 def _interpolation_end(vae, options, image, latent, which):
@@ -517,7 +493,7 @@ def _interpolation_end(vae, options, image, latent, which):
     if latent:
         return load_latent_vector(latent, vae.latent_var_size)
     if image:
-        pixels = load_images([image], vae.image_size, options.input_image_size, options.center_crop)
+        pixels = load_images([image], vae)
         return vae.encode_pixels(pixels)[0][0]
     raise ValueError(f"--mode=interpolate needs --image_{which} or --latent_{which}")
 
@@ -528,7 +504,7 @@ def _modify(vae, options, output_dir):
     if options.images:
         if options.image_indices:
             raise ValueError("give either --images or --image_indices, not both")
-        pixels = load_images(options.images, vae.image_size, options.input_image_size, options.center_crop)
+        pixels = load_images(options.images, vae)
         latents = vae.encode_pixels(pixels, batch_size=options.batch_size)[0]
     elif options.image_indices:
         latents = rows_of(vectors, options.image_indices)
@@ -562,7 +538,7 @@ def run(options):
                             options.save_individual, options.batch_size)
     if options.mode == "reconstruct":
         paths = image_paths(options.data_dir, options.attributes_file)[:num_images]
-        pixels = load_images(paths, vae.image_size, options.input_image_size, options.center_crop)
+        pixels = load_images(paths, vae)
         return reconstruct_faces(vae, pixels, output_dir, options.batch_size)
     if options.mode == "interpolate":
         z_a = _interpolation_end(vae, options, options.image_a, options.latent_a, "a")
@@ -577,5 +553,4 @@ def run(options):
         return _modify(vae, options, output_dir)
     dataset = folders.get_dataset(options.data_dir)
     return augment_identities(vae, dataset, output_dir, num_images, options.temperature, options.seed,
-                              options.augment_sampling, options.batch_size, options.input_image_size,
-                              options.center_crop)
+                              options.augment_sampling, options.batch_size)

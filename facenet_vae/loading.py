@@ -7,39 +7,57 @@ the generation modes never care where the weights came from.
 import json
 import os
 
+import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
 from facenet_vae import run_folder
+from facenet_vae.data.framing import Framing, legacy_framing
+from facenet_vae.data.images import read_image_files
+from facenet_vae.model import DfcVae  # also registers the serializable classes for keras.models.load_model
 from facenet_vae.normalization import normalized_to_pixels, pixels_to_normalized
 
+SHIPPED_MODEL = ("checkpoints", "celeba64", "model.keras")
 # Written by export.export_saved_model beside the SavedModel ("assets.extra" is the conventional
 # place for files TF-Serving and tf.saved_model.load ignore).
 SAVED_MODEL_CONFIG = os.path.join("assets.extra", "model_config.json")
 
 
-def model_input_from_pixels(pixels, image_size):
-    """Return float32 normalised images at ``image_size`` x ``image_size`` from NHWC pixels in 0..255.
+def framed_pixels(pixels, framing):
+    """Return uint8/float NHWC pixels as the model's faces: passed through at the model's size, else framed.
 
-    Resizing is bilinear, as facenet's ``tf.image.resize_images`` of the normalised batch, and is
-    skipped when the input already has the model's size. Used both eagerly and inside the
-    exported SavedModel graph, so both give the same numbers.
+    Images already at ``framing.image_size`` are taken as framed (faces from an npz or from an
+    earlier framing); any other size goes through ``framing.frame``, the crop and resize of
+    training. Used eagerly and inside the exported SavedModel graph, so both give the same numbers.
     """
-    normalized = pixels_to_normalized(pixels)
-    shape = tf.shape(normalized)
-    same_size = tf.logical_and(tf.equal(shape[1], image_size), tf.equal(shape[2], image_size))
-    resized = tf.cond(same_size, lambda: normalized,
-                      lambda: tf.image.resize(normalized, (image_size, image_size), method="bilinear"))
-    return tf.ensure_shape(resized, (None, image_size, image_size, 3))
+    pixels = tf.convert_to_tensor(pixels)
+    size = framing.image_size
+    shape = tf.shape(pixels)
+    same_size = tf.logical_and(tf.equal(shape[1], size), tf.equal(shape[2], size))
+
+    def frame_each():
+        return tf.map_fn(framing.frame, pixels, fn_output_signature=tf.TensorSpec((size, size, 3), tf.uint8))
+
+    as_is = tf.cast(tf.round(tf.clip_by_value(tf.cast(pixels, tf.float32), 0.0, 255.0)), tf.uint8) \
+        if pixels.dtype != tf.uint8 else pixels
+    framed = tf.cond(same_size, lambda: tf.ensure_shape(as_is, (None, size, size, 3)), frame_each)
+    return tf.ensure_shape(framed, (None, size, size, 3))
+
+
+def model_framing(model):
+    """Return the ``Framing`` a DfcVae records, or the legacy one (resize only) for models saved without."""
+    return model.framing if model.framing is not None else legacy_framing(model.image_size)
 
 
 def encode_model_pixels(model, pixels):
     """Return a DfcVae's float32 ``(mean, log_variance)`` in inference for NHWC pixels in 0..255.
 
-    The Keras path here and the exported SavedModel's signatures both encode through this.
+    Pixels not at the model's size are framed as the model's training faces were. The Keras path
+    here and the exported SavedModel's signatures both encode through this.
     """
-    return model.encode(model_input_from_pixels(pixels, model.image_size), training=False)
+    faces = framed_pixels(pixels, model_framing(model))
+    return model.encode(pixels_to_normalized(tf.cast(faces, tf.float32)), training=False)
 
 
 def decode_model_latent(model, latent):
@@ -67,11 +85,13 @@ class LoadedVae:
     """A VAE ready for generation; see ``load_vae``.
 
     Attributes: ``latent_var_size``, ``image_size``, ``vae_def`` (None when a SavedModel does not
-    record it), ``source`` (one sentence saying what was loaded) and ``keras_model`` (the
+    record it), ``source`` (one sentence saying what was loaded), ``framing`` (the ``Framing`` the
+    model was trained with; photos of any size are framed with it) and ``keras_model`` (the
     ``DfcVae``, or None for a SavedModel).
     """
 
-    def __init__(self, encode_fn, decode_fn, latent_var_size, image_size, vae_def, source, keras_model=None):
+    def __init__(self, encode_fn, decode_fn, latent_var_size, image_size, vae_def, source, keras_model=None,
+                 framing=None, saved_model=None):
         self._encode_fn = encode_fn
         self._decode_fn = decode_fn
         self.latent_var_size = int(latent_var_size)
@@ -79,6 +99,32 @@ class LoadedVae:
         self.vae_def = vae_def
         self.source = source
         self.keras_model = keras_model
+        self.framing_recorded = framing is not None
+        self.framing = framing if framing is not None else legacy_framing(self.image_size)
+        # The SavedModel's signatures only hold weak references to its variables: keep it alive.
+        self._saved_model = saved_model
+        self._training_bn_fn = None
+
+    def frame_image(self, image):
+        """Return the uint8 (S, S, 3) model-input face of one photo (H, W, 3), framed as in training."""
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[-1] != 3:
+            raise ValueError(f"expected one RGB image (H, W, 3), got shape {image.shape}")
+        return self.framing.frame_numpy(image)
+
+    def read_faces(self, paths):
+        """Return ``(faces, kept_indices)``: the framed uint8 faces of the image files at ``paths``.
+
+        The same framing as training's pipeline, so a file gives the model input it gave there.
+        Undecodable files are left out (``kept_indices`` says which were read); enlarging small
+        photos is logged as a warning.
+        """
+        faces, kept, sizes = read_image_files(list(paths), self.framing)
+        small = [f"{h}x{w}" for h, w in sizes if self.framing.upsamples(h, w)]
+        if small:
+            logging.warning("photos of %s pixels are enlarged to the model's %d px: expect blurrier faces than "
+                            "in training", ", ".join(small[:3]), self.image_size)
+        return faces, kept
 
     def __repr__(self):
         return f"LoadedVae({self.source})"
@@ -111,8 +157,8 @@ class LoadedVae:
         return np.concatenate(means), np.concatenate(log_vars)
 
     def _encode_training_bn(self, pixels):
-        if getattr(self, "_training_bn_fn", None) is None:
-            encoder, image_size = self.keras_model.encoder, self.image_size
+        if self._training_bn_fn is None:
+            encoder, framing = self.keras_model.encoder, self.framing
 
             @tf.function(input_signature=[tf.TensorSpec((None, None, None, 3), tf.float32)])
             def encode(batch):
@@ -120,7 +166,7 @@ class LoadedVae:
                 (mean, log_var), _ = encoder.stateless_call(
                     [v.value for v in encoder.trainable_variables],
                     [v.value for v in encoder.non_trainable_variables],
-                    model_input_from_pixels(batch, image_size), training=True)
+                    pixels_to_normalized(tf.cast(framed_pixels(batch, framing), tf.float32)), training=True)
                 return tf.cast(mean, tf.float32), tf.cast(log_var, tf.float32)
 
             self._training_bn_fn = encode
@@ -162,7 +208,7 @@ def from_keras_model(model, source="in-memory Keras model"):
         return decode(tf.convert_to_tensor(latent, tf.float32)).numpy()
 
     return LoadedVae(encode_numpy, decode_numpy, model.latent_var_size, image_size, model.vae_def, source,
-                     keras_model=model)
+                     keras_model=model, framing=model.framing)
 
 
 def is_saved_model_dir(path):
@@ -203,60 +249,93 @@ def _from_saved_model(path):
     def decode_numpy(latent):
         return decode_sig(latent=tf.convert_to_tensor(latent, tf.float32))["images"].numpy()
 
-    # Keep the loaded object alive: the signatures only hold weak references to its variables.
-    vae = LoadedVae(encode_numpy, decode_numpy, latent_var_size, image_size, config.get("vae_def"),
-                    f"loaded SavedModel {path}")
-    vae._saved_model = loaded
-    return vae
+    framing = Framing.from_dict(config["framing"]) if config.get("framing") else None
+    return LoadedVae(encode_numpy, decode_numpy, latent_var_size, image_size, config.get("vae_def"),
+                     f"loaded SavedModel {path}", framing=framing, saved_model=loaded)
 
 
-def _check_requested(vae, vae_def, latent_var_size, what):
-    if latent_var_size is not None and int(latent_var_size) != vae.latent_var_size:
-        raise ValueError(f"{what} has latent size {vae.latent_var_size}, but --latent_var_size={latent_var_size} "
+def _check_requested(found_vae_def, found_latent_var_size, vae_def, latent_var_size, what):
+    if latent_var_size is not None and int(latent_var_size) != int(found_latent_var_size):
+        raise ValueError(f"{what} has latent size {found_latent_var_size}, but --latent_var_size={latent_var_size} "
                          f"was given")
-    if vae_def is not None and vae.vae_def is not None and vae_def != vae.vae_def:
-        raise ValueError(f"{what} holds a {vae.vae_def} model, but --vae_def={vae_def} was given")
+    if vae_def is not None and found_vae_def is not None and vae_def != found_vae_def:
+        raise ValueError(f"{what} holds a {found_vae_def} model, but --vae_def={vae_def} was given")
 
 
-def load_vae(path, vae_def=None, latent_var_size=None):
+def _load_keras_file(path):
+    try:
+        model = keras.models.load_model(path, safe_mode=True)
+    except Exception as error:
+        raise ValueError(f"could not load the Keras model file {path}: {error}") from error
+    if not isinstance(model, DfcVae):
+        raise ValueError(f"{path} holds a {type(model).__name__}, not a facenet_vae DfcVae")
+    return model
+
+
+def _final_model_of_run(run_dir):
+    """Return the run's ``model.keras`` when it was written after its latest checkpoint (a finished run), else None.
+
+    The final file holds the batch-norm statistics re-estimated at the end of training, which the
+    checkpoints do not; a run still going (or stopped early) is loaded from its latest checkpoint.
+    """
+    final = os.path.join(run_dir, "model.keras")
+    latest = tf.train.latest_checkpoint(os.path.join(run_dir, run_folder.CHECKPOINT_SUBDIR))
+    if not os.path.isfile(final):
+        return None
+    if latest is None or os.path.getmtime(final) >= os.path.getmtime(latest + ".index"):
+        return final
+    return None
+
+
+def shipped_model_path():
+    """Return the path of the trained model that ships with the project (``checkpoints/celeba64/model.keras``)."""
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), *SHIPPED_MODEL)
+
+
+def load_vae(path=None, vae_def=None, latent_var_size=None):
     """Return a ``LoadedVae`` for a training run folder (latest checkpoint), a ``.keras`` file or a SavedModel.
 
+    ``path`` None loads the model that ships in ``checkpoints/celeba64/`` (and says so in the log).
     ``vae_def``/``latent_var_size``, when given, must match what the model holds (ValueError
     naming both otherwise). The sentence in ``.source`` is logged.
     """
     if path is None or str(path) == "":
-        raise ValueError("no model given: pass --model=<run folder | model.keras | SavedModel folder>")
+        path = shipped_model_path()
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"no --model given and the shipped model {path} is missing (it is part of a "
+                                    f"source checkout); pass --model=<run folder | model.keras | SavedModel folder>")
+        logging.info("no --model given: using the shipped model %s", path)
     path = os.path.expanduser(os.fspath(path))
     if not os.path.exists(path):
         raise FileNotFoundError(f"model {path!r} does not exist (expected a training run folder, "
                                 f"a .keras file or an exported SavedModel folder)")
     if os.path.isdir(path) and run_folder.is_run_folder(path):
         config = run_folder.read_model_config(path)
-        stand_in = LoadedVae(None, None, config["latent_var_size"], 0, config["vae_def"], "")
         # Checked before restoring so a mismatch is reported as such, not as a failed restore.
-        _check_requested(stand_in, vae_def, latent_var_size, f"checkpoint in run folder {path}")
-        model, prefix = run_folder.load_model_from_run(path)
-        vae = from_keras_model(model, f"loaded run folder {path}, checkpoint {os.path.basename(prefix)}")
+        _check_requested(config["vae_def"], config["latent_var_size"], vae_def, latent_var_size,
+                         f"checkpoint in run folder {path}")
+        final = _final_model_of_run(path)
+        if final:
+            vae = from_keras_model(_load_keras_file(final), f"loaded run folder {path}, final model.keras")
+        else:
+            model, prefix = run_folder.load_model_from_run(path)
+            vae = from_keras_model(model, f"loaded run folder {path}, checkpoint {os.path.basename(prefix)}")
     elif os.path.isdir(path) and is_saved_model_dir(path):
         vae = _from_saved_model(path)
-        _check_requested(vae, vae_def, latent_var_size, f"SavedModel {path}")
+        _check_requested(vae.vae_def, vae.latent_var_size, vae_def, latent_var_size, f"SavedModel {path}")
     elif os.path.isfile(path) and path.endswith(".keras"):
-        import keras
-        from facenet_vae.model import DfcVae  # registers the serializable classes
-        try:
-            model = keras.models.load_model(path, safe_mode=True)
-        except Exception as error:
-            raise ValueError(f"could not load the Keras model file {path}: {error}") from error
-        if not isinstance(model, DfcVae):
-            raise ValueError(f"{path} holds a {type(model).__name__}, not a facenet_vae DfcVae")
-        vae = from_keras_model(model, f"loaded .keras file {path}")
-        _check_requested(vae, vae_def, latent_var_size, f".keras file {path}")
+        vae = from_keras_model(_load_keras_file(path), f"loaded .keras file {path}")
+        _check_requested(vae.vae_def, vae.latent_var_size, vae_def, latent_var_size, f".keras file {path}")
     elif os.path.isdir(path):
         raise ValueError(f"{path} is neither a training run folder (no {run_folder.MODEL_CONFIG_FILE}) "
                          f"nor a SavedModel folder (no saved_model.pb)")
     else:
         raise ValueError(f"{path} is not a model: expected a training run folder, a .keras file or a "
                          f"SavedModel folder")
-    logging.info("%s (%s, latent size %d, %dx%d images)", vae.source, vae.vae_def or "unknown definition",
-                 vae.latent_var_size, vae.image_size, vae.image_size)
+    logging.info("%s (%s, latent size %d, %dx%d images); photos are framed as in training: %s", vae.source,
+                 vae.vae_def or "unknown definition", vae.latent_var_size, vae.image_size, vae.image_size,
+                 vae.framing.describe())
+    if not vae.framing_recorded:
+        logging.warning("%s records no framing (saved before framings were recorded): photos are only resized; "
+                        "retrain, or expect faces framed unlike its training faces", vae.source)
     return vae

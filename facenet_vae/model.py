@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras import ops
 
 from facenet_vae import losses
+from facenet_vae.data.framing import Framing
 from facenet_vae.definitions import DEFAULT_VAE_DEF, Conv, Residual, Upsample, get_definition
 from facenet_vae.layers import DEFAULT_WEIGHTS_INIT, ScaledResidual, SlimConv2d, SlimDense
 
@@ -157,13 +158,16 @@ class _MetricSet:
 class DfcVae(keras.Model):
     """A facenet DFC-VAE. Images in and out are in facenet's normalised space (see normalization).
 
+    ``framing`` (a ``data.framing.Framing`` or its dict) records how photos were cropped and resized
+    into training faces; it is saved with the model so every consumer frames photos the same way.
+
     ``call(images)`` returns the reconstruction: decoded from the mean in inference, from a sampled
     latent when ``training=True`` (as facenet's graph did). ``forward`` also returns mean and
     log-variance for the training step.
     """
 
     def __init__(self, vae_def=DEFAULT_VAE_DEF, latent_var_size=100, synchronized_batch_norm=False,
-                 weights_init=DEFAULT_WEIGHTS_INIT, **kwargs):
+                 weights_init=DEFAULT_WEIGHTS_INIT, framing=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(latent_var_size, numbers.Integral) or isinstance(latent_var_size, bool) \
                 or latent_var_size <= 0:
@@ -173,6 +177,10 @@ class DfcVae(keras.Model):
         self.vae_def = vae_def
         self.latent_var_size = latent_var_size
         self.image_size = definition.image_size
+        self.framing = None if framing is None else Framing.from_dict(framing)
+        if self.framing is not None and self.framing.image_size != self.image_size:
+            raise ValueError(f"the framing gives {self.framing.image_size}-px faces but {vae_def} takes "
+                             f"{self.image_size}-px images")
         self.synchronized_batch_norm = bool(synchronized_batch_norm)
         # Only the initial values depend on it; not part of get_config, so saved models stay interchangeable.
         self.weights_init = weights_init
@@ -243,6 +251,8 @@ class DfcVae(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(vae_def=self.vae_def, latent_var_size=self.latent_var_size)
+        if self.framing is not None:
+            config["framing"] = self.framing.to_dict()
         if self.synchronized_batch_norm:
             config["synchronized_batch_norm"] = True
         return config
@@ -289,14 +299,13 @@ class DfcVae(keras.Model):
                  "pixel_loss": losses.pixel_loss(images, reconstruction, reduction, global_batch)}
         feature_term = tf.constant(0.0, tf.float32)
         if self.feature_extractor is not None:
-            features = self.feature_extractor(
-                tf.concat([tf.cast(images, tf.float32), tf.cast(reconstruction, tf.float32)], axis=0))
+            # The target's features need no gradient: computed forward-only, so the feature
+            # network's backward pass runs over the reconstruction alone.
+            target_features = self.feature_extractor(tf.stop_gradient(tf.cast(images, tf.float32)))
+            reconstructed_features = self.feature_extractor(tf.cast(reconstruction, tf.float32))
             for name in self.feature_extractor.layer_names:
-                # tf.split, not value[:batch] / value[batch:]: a slice's gradient is a zero-padded
-                # full-size tensor per half plus their sum, which cost more than the feature
-                # network's own backward pass; split's gradient is one concat.
-                input_features, reconstructed_features = tf.split(features[name], 2, axis=0)
-                term = losses.feature_loss(input_features, reconstructed_features, reduction, global_batch)
+                term = losses.feature_loss(tf.stop_gradient(target_features[name]), reconstructed_features[name],
+                                           reduction, global_batch)
                 terms[f"{name}_loss"] = term
                 feature_term = feature_term + term
         weighted_pixel = objective["pixel_weight"] * terms["pixel_loss"]

@@ -3,7 +3,7 @@
 Layout of a run folder::
 
     arguments.txt         the flags the run was started (or resumed) with
-    model_config.json     vae_def, latent_var_size, image_size: enough to rebuild the model
+    model_config.json     vae_def, latent_var_size, image_size and the framing: enough to rebuild and use the model
     checkpoints/          tf.train checkpoints ckpt-<step> (model, optimizer, loss scale), last 3 kept
     logs/                 TensorBoard summaries
     reconstructed_%06d.png
@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from facenet_vae.atomic_files import atomic_write
+from facenet_vae.data.framing import Framing
 from facenet_vae.model import DfcVae
 
 CHECKPOINT_SUBDIR = "checkpoints"
@@ -62,18 +63,27 @@ def write_model_config(run_dir, model):
     """Write ``model_config.json`` for ``model``; returns its path."""
     config = {"vae_def": model.vae_def, "latent_var_size": model.latent_var_size,
               "image_size": model.image_size}
+    if model.framing is not None:
+        config["framing"] = model.framing.to_dict()
     return atomic_write(os.path.join(run_dir, MODEL_CONFIG_FILE), json.dumps(config, indent=2) + "\n")
 
 
 def read_model_config(run_dir):
-    """Return the dict stored in a run folder's ``model_config.json``."""
+    """Return ``{vae_def, latent_var_size, framing}`` from a run folder's ``model_config.json``.
+
+    ``framing`` is the recorded framing dict, or None for runs from before framings were recorded.
+    """
     path = os.path.join(run_dir, MODEL_CONFIG_FILE)
     if not os.path.isfile(path):
         raise RunFolderError(f"{run_dir} is not a training run folder: {MODEL_CONFIG_FILE} is missing")
     try:
         with open(path, encoding="utf-8") as handle:
             config = json.load(handle)
-        return {"vae_def": str(config["vae_def"]), "latent_var_size": int(config["latent_var_size"])}
+        framing = config.get("framing")
+        if framing is not None:
+            framing = Framing.from_dict(framing).to_dict()
+        return {"vae_def": str(config["vae_def"]), "latent_var_size": int(config["latent_var_size"]),
+                "framing": framing}
     except (ValueError, KeyError, TypeError) as error:
         raise RunFolderError(f"{path} is not a valid model config: {error}") from error
 

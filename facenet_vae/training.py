@@ -14,6 +14,8 @@ from absl import logging
 
 from facenet_vae import distribute, run_folder
 from facenet_vae.atomic_files import save_keras_model
+from facenet_vae.batch_norm_calibration import recalibrate_batch_norm_on_batches
+from facenet_vae.data import DATASETS, load_training_images
 from facenet_vae.callbacks import TrainingMonitor
 from facenet_vae.definitions import DEFAULT_VAE_DEF, VAE_DEFINITIONS, get_definition
 from facenet_vae.layers import DEFAULT_WEIGHTS_INIT, WEIGHTS_INITS
@@ -21,7 +23,7 @@ from facenet_vae.model import DfcVae
 
 LOSS_TYPES = ("PLAIN", "PERCEPTUAL")
 MIXED_PRECISION = ("none", "float16", "bfloat16")
-DATASETS = ("synthetic", "folder", "celeba", "celeb_a", "npz")
+RECALIBRATION_BATCHES = 32  # of --batch_size images: enough for stable statistics, seconds on a CPU
 
 
 @dataclasses.dataclass
@@ -38,6 +40,7 @@ class TrainConfig:
     loss_features: Optional[str] = None    # None: vgg123 for VGG, the three stem layers for facenet
     weights_init: str = DEFAULT_WEIGHTS_INIT  # "facenet": facenet's truncated normal(0.1)
     random_flip: bool = True               # False: facenet (no augmentation)
+    recalibrate_batch_norm: bool = True    # False: facenet (save the moving averages as they are)
     alfa: float = 1.0
     beta: float = 0.5
     pixel_weight: Optional[float] = None   # None: beta in PLAIN mode (facenet), 0 in PERCEPTUAL mode
@@ -46,7 +49,7 @@ class TrainConfig:
     save_every_n_steps: int = 1000
     summary_every_n_steps: int = 100
     batch_size: int = 128
-    input_image_size: Optional[int] = None  # crop-or-pad size before resizing; also the facenet net's input
+    input_image_size: Optional[int] = None  # crop-or-pad size before resizing (None: facenet's 160); also the facenet net's input
     center_crop: bool = False
     cache: bool = False
     strict: bool = False
@@ -167,13 +170,10 @@ def make_feature_extractor(config, image_size):
 
 
 def load_data(config, image_size, run_dir, seed):
-    """Return ``(dataset, description, num_images)`` for the configured data source."""
-    from facenet_vae.data import load_training_images
-    kind = config.resolved_dataset()
-    # Synthetic and .npz faces are already aligned at model size: crop-or-pad would only add borders.
-    crop = None if kind in ("synthetic", "npz") else (config.input_image_size or image_size)
+    """Return the ``data.TrainingImages`` (batches, description, count, framing) of the configured source."""
     return load_training_images(
-        kind, config.data_dir, image_size=image_size, input_image_size=crop, batch_size=config.batch_size,
+        config.resolved_dataset(), config.data_dir, image_size=image_size,
+        input_image_size=config.input_image_size, batch_size=config.batch_size,
         seed=seed, cache=config.cache, center_crop=config.center_crop, strict=config.strict,
         bad_files_log=os.path.join(run_dir, "bad_files.txt"), tfds_download=config.tfds_download,
         num_synthetic=config.num_synthetic, random_flip=config.random_flip)
@@ -184,7 +184,7 @@ def _open_run(config, chief=True):
         run_dir = os.path.expanduser(config.resume)
         stored = run_folder.read_model_config(run_dir)
         requested = {"vae_def": config.vae_def, "latent_var_size": config.latent_var_size}
-        if stored != requested:
+        if {key: stored[key] for key in requested} != requested:
             raise run_folder.RunFolderError(
                 f"--resume={run_dir} holds a {stored['vae_def']} model with latent size "
                 f"{stored['latent_var_size']}, but this run asks for {config.vae_def} with latent size "
@@ -233,8 +233,6 @@ def train(config):
                       reduction=config.loss_reduction, sampling_seed=config.seed, jit_compile=config.jit_compile,
                       steps_per_execution=config.steps_per_execution)
         optimizer.build(model.trainable_variables)
-    if chief:
-        run_folder.write_model_config(run_dir, model)
 
     restore_from = run_folder.TrainingCheckpoints(run_dir, model, optimizer)
     checkpoints = restore_from if chief else run_folder.TrainingCheckpoints(write_dir, model, optimizer)
@@ -245,9 +243,13 @@ def train(config):
         logging.info("resumed from %s at step %d", prefix or "(no checkpoint yet)", start_step)
 
     # A resumed run reshuffles with a different seed so it does not replay the first batches.
-    dataset, description, num_images = load_data(config, definition.image_size, write_dir,
-                                                 config.seed + start_step)
-    logging.info("data: %s (%d images); objective: %s", description, num_images, describe_objective(config))
+    training_images = load_data(config, definition.image_size, write_dir, config.seed + start_step)
+    dataset = training_images.dataset
+    model.framing = training_images.framing
+    if chief:
+        run_folder.write_model_config(run_dir, model)
+    logging.info("data: %s; framing: %s; objective: %s", training_images.description,
+                 training_images.framing.describe(), describe_objective(config))
     sample_images = next(iter(dataset))[:8]
 
     if start_step >= config.max_nrof_steps:
@@ -261,7 +263,7 @@ def train(config):
                   initial_epoch=start_step // config.save_every_n_steps, callbacks=[monitor],
                   verbose=config.verbose if chief else 0, shuffle=False)
     if chief:
-        finish_run(run_dir, model, config)
+        finish_run(run_dir, model, config, dataset)
     else:
         distribute.remove_worker_folder(write_dir, run_dir)
     return run_dir
@@ -286,13 +288,20 @@ def write_prior_samples(model, path, count=64, seed=0):
     return write_png(path, put_images_on_grid(to_uint8_pixels(model.decode(latent)), shape=(8, count // 8)))
 
 
-def finish_run(run_dir, model, config):
-    """Write the final ``model.keras`` (and the SavedModel when asked); returns the run folder."""
+def finish_run(run_dir, model, config, dataset=None):
+    """Write the final ``model.keras`` (and the SavedModel when asked); returns the run folder.
+
+    With ``config.recalibrate_batch_norm`` the saved model's batch-norm statistics are first
+    re-estimated on ``RECALIBRATION_BATCHES`` batches of ``dataset`` with the final weights.
+    """
     # The files users load hold a float32 model whatever precision training ran in.
     keras.mixed_precision.set_global_policy("float32")
-    inference_model = DfcVae(model.vae_def, model.latent_var_size)
+    inference_model = DfcVae(model.vae_def, model.latent_var_size, framing=model.framing)
     inference_model.build()
     inference_model.set_weights(model.get_weights())
+    if config.recalibrate_batch_norm and dataset is not None:
+        used = recalibrate_batch_norm_on_batches(inference_model, dataset.take(RECALIBRATION_BATCHES))
+        logging.info("batch-norm statistics re-estimated on %d training images with the final weights", used)
     save_keras_model(inference_model, os.path.join(run_dir, "model.keras"))
     write_prior_samples(inference_model, os.path.join(run_dir, "samples.png"), seed=config.seed)
     if config.export_saved_model:

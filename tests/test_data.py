@@ -10,9 +10,12 @@ import tensorflow as tf
 
 from facenet_vae.data import (DataError, DataWarning, ImageClass, decode_image, find_celeba_files, get_dataset,
                               image_paths_from_folder, list_image_files, load_training_images, make_image_dataset,
-                              match_attributes_to_images, preprocess, read_attribute_file, read_image,
+                              match_attributes_to_images, read_attribute_file, read_image,
                               scan_images, try_decode_image, write_attribute_file)
+from facenet_vae.data.framing import Framing, training_framing
 from facenet_vae.normalization import IMG_MEAN, normalized_to_pixels
+
+AS_IS_64 = Framing("none", None, 64)  # faces framed already (npz-like arrays)
 
 PIL = pytest.importorskip("PIL")
 from PIL import Image  # noqa: E402  (only to write malformed test images)
@@ -212,7 +215,7 @@ def test_celeba_layout(celeba_dir, tmp_path):
     assert find_celeba_files(celeba_dir, elsewhere)[1] == str(elsewhere)
 
     with pytest.warns(DataWarning, match="list_eval_partition"):
-        dataset, description, count = load_training_images(
+        dataset, description, count, _ = load_training_images(
             "celeba", str(celeba_dir), image_size=32, input_image_size=None, batch_size=8, seed=1,
             center_crop=True, repeat=False)
     assert count == 40 and "40 images" in description
@@ -220,7 +223,7 @@ def test_celeba_layout(celeba_dir, tmp_path):
 
     (celeba_dir / "list_eval_partition.txt").write_text(
         "".join(f"{p.name} {i % 3}\n" for i, p in enumerate(sorted((celeba_dir / "img_align_celeba").iterdir()))))
-    _, _, count = load_training_images("celeba", str(celeba_dir), image_size=32, input_image_size=None,
+    _, _, count, _ = load_training_images("celeba", str(celeba_dir), image_size=32, input_image_size=None,
                                        batch_size=8, seed=1, split="test")
     assert count == 13
 
@@ -229,7 +232,7 @@ def test_celeba_layout(celeba_dir, tmp_path):
         load_training_images("celeba", str(celeba_dir), image_size=32, input_image_size=None, batch_size=8,
                              seed=1, split="all", strict=True)
     with pytest.warns(DataWarning, match="1 of 40 listed images are missing"):
-        _, _, count = load_training_images("celeba", str(celeba_dir), image_size=32, input_image_size=None,
+        _, _, count, _ = load_training_images("celeba", str(celeba_dir), image_size=32, input_image_size=None,
                                            batch_size=8, seed=1, split="all")
     assert count == 39
     with pytest.raises(DataError, match="img_align_celeba"):
@@ -240,7 +243,7 @@ def test_celeba_layout(celeba_dir, tmp_path):
 
 
 def test_pipeline_on_real_jpegs_has_celeba_statistics(aligned_paths):
-    dataset = make_image_dataset(aligned_paths, image_size=64, input_image_size=160, batch_size=50, seed=3,
+    dataset = make_image_dataset(aligned_paths, framing=Framing(crop_size=160, image_size=64), batch_size=50, seed=3,
                                  repeat=False)
     batches = _first_batches(dataset, 10)
     assert len(batches) == 6
@@ -250,27 +253,55 @@ def test_pipeline_on_real_jpegs_has_celeba_statistics(aligned_paths):
     assert pixels.std() > 30
 
 
-def test_center_crop_matches_npz_faces(aligned_paths, celeba_npz):
+def test_celeba_framing_reproduces_the_npz_faces(aligned_paths, celeba_npz):
     index = _npz_index(celeba_npz)
     paths = aligned_paths[::10]
-    diffs = []
+    npz_framing = training_framing("npz", 64)  # what a model trained on the npz records
+    bilinear = Framing("celeba", None, 64)
+    diffs, bilinear_diffs = [], []
     for path in paths:
         image = read_image(path)
         assert image.shape == (218, 178, 3) and image.dtype == tf.uint8
-        ours = preprocess(image, None, 64, center_crop=True).numpy()
-        assert ours.shape == (64, 64, 3) and ours.dtype == np.float32
+        ours = npz_framing.frame(image).numpy()
+        assert ours.shape == (64, 64, 3) and ours.dtype == np.uint8
         reference = celeba_npz["images"][index[os.path.basename(path)]].astype(np.float32)
         diffs.append(np.abs(ours - reference).mean())
-    assert max(diffs) < 12, diffs
+        bilinear_diffs.append(np.abs(bilinear.frame(image).numpy() - reference).mean())
+    # Lanczos with antialiasing, as Pillow made the npz: within about one grey level.
+    assert max(diffs) < 1.5, diffs
+    assert np.mean(diffs) < np.mean(bilinear_diffs)
     # Without the crop the same face is framed differently, so the difference is far larger.
-    wide = preprocess(read_image(paths[0]), 178, 64).numpy()
-    assert np.abs(wide - celeba_npz["images"][index[os.path.basename(paths[0])]]).mean() > 2 * max(diffs)
+    wide = Framing("crop_or_pad", 178, 64, recognise_celeba=False).frame(read_image(paths[0])).numpy()
+    assert np.abs(wide - celeba_npz["images"][index[os.path.basename(paths[0])]]).mean() > 5 * max(diffs)
 
 
-def test_preprocess_crop_or_pad_like_facenet():
+def test_default_framing_recognises_celeba_files(aligned_paths):
+    """facenet's crop-or-pad to 160 would keep hair and background of a 178x218 CelebA file."""
+    image = read_image(aligned_paths[0])
+    default = training_framing("folder", 64)
+    assert default == Framing("crop_or_pad", 160, 64)
+    np.testing.assert_array_equal(default.frame(image).numpy(), Framing("celeba", None, 64).frame(image).numpy())
+    # A 182-px facenet-aligned face is cropped to 160 and resized, as facenet's train_vae.py did.
+    square = tf.cast(tf.round(tf.image.resize(tf.cast(image, tf.float32)[18:200, :, :], (182, 182))), tf.uint8)
+    expected = tf.image.resize(tf.cast(tf.image.resize_with_crop_or_pad(square, 160, 160), tf.float32), (64, 64))
+    np.testing.assert_array_equal(default.frame(square).numpy(), np.round(expected.numpy()).astype(np.uint8))
+
+
+def test_upsampling_data_is_warned_about(celeba_npz, tmp_path):
+    """dfc_vae_large (128 px) on the 64-px npz faces upsamples them; that is said, not silent."""
+    npz = tmp_path / "faces.npz"
+    np.savez(npz, images=celeba_npz["images"][:16])
+    with pytest.warns(DataWarning, match="upsampled"):
+        load_training_images("npz", str(npz), image_size=128, batch_size=4, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_training_images("npz", str(npz), image_size=64, batch_size=4, seed=0)
+
+
+def test_crop_or_pad_like_facenet():
     image = np.arange(10 * 6 * 3, dtype=np.uint8).reshape(10, 6, 3)
-    out = preprocess(image, 8, 8).numpy()  # crops 1 row top and bottom, pads 1 column left and right
-    np.testing.assert_array_equal(out[:, 1:7], image[1:9].astype(np.float32))
+    out = Framing("crop_or_pad", 8, 8).frame(image).numpy()  # crops 1 row top and bottom, pads 1 column each side
+    np.testing.assert_array_equal(out[:, 1:7], image[1:9])
     assert np.all(out[:, 0] == 0) and np.all(out[:, 7] == 0)
 
 
@@ -278,7 +309,7 @@ def test_npz_source_and_seeded_order(celeba_npz):
     images = celeba_npz["images"][:200]
 
     def first(seed):
-        return _first_batches(make_image_dataset(images, image_size=64, batch_size=16, seed=seed), 3)
+        return _first_batches(make_image_dataset(images, framing=AS_IS_64, batch_size=16, seed=seed), 3)
 
     a, b, c = first(5), first(5), first(6)
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
@@ -288,10 +319,10 @@ def test_npz_source_and_seeded_order(celeba_npz):
     flat = images.reshape(len(images), -1)
     assert all((flat == p.reshape(-1)).all(axis=1).any() for p in pixels)
 
-    ordered = _first_batches(make_image_dataset(images, image_size=32, batch_size=200, shuffle=False,
+    ordered = _first_batches(make_image_dataset(images, framing=Framing("none", None, 32), batch_size=200, shuffle=False,
                                                 repeat=False), 2)
     assert len(ordered) == 1 and ordered[0].shape == (200, 32, 32, 3)
-    epochs = _first_batches(make_image_dataset(images[:10], image_size=64, batch_size=4, seed=1,
+    epochs = _first_batches(make_image_dataset(images[:10], framing=AS_IS_64, batch_size=4, seed=1,
                                                drop_remainder=True), 10)
     assert len(epochs) == 10  # repeats endlessly
 
@@ -300,7 +331,7 @@ def test_load_training_images_npz_splits(shared_dir, tmp_path):
     npz = str(shared_dir / "data" / "celeba_subset.npz")
     counts = {}
     for split in ("train", "validation", "test", "all"):
-        dataset, description, counts[split] = load_training_images(
+        dataset, description, counts[split], _ = load_training_images(
             "npz", npz, image_size=64, input_image_size=None, batch_size=8, seed=0, split=split)
         assert split in description or split == "all"
     assert counts == {"train": 3720, "validation": 780, "test": 450, "all": 4950}
@@ -320,7 +351,7 @@ def test_load_training_images_npz_splits(shared_dir, tmp_path):
 
 
 def test_load_training_images_synthetic_and_unknown():
-    dataset, description, count = load_training_images(
+    dataset, description, count, _ = load_training_images(
         "synthetic", None, image_size=32, input_image_size=None, batch_size=10, seed=2, num_synthetic=60)
     assert count == 60 and "synthetic" in description
     assert next(iter(dataset)).shape == (10, 32, 32, 3)
@@ -339,7 +370,7 @@ def test_tfds_celeb_a_absent_is_a_clear_error(tmp_path):
 def test_tfds_celeb_a_mocked(tmp_path):
     tfds = pytest.importorskip("tensorflow_datasets")
     with tfds.testing.mock_data(num_examples=12, policy=tfds.testing.MockPolicy.USE_CODE):
-        dataset, description, count = load_training_images(
+        dataset, description, count, _ = load_training_images(
             "celeb_a", str(tmp_path), image_size=64, input_image_size=None, batch_size=4, seed=0,
             center_crop=True, tfds_download=True)
         assert count == 12 and "celeb_a" in description
@@ -483,7 +514,7 @@ def test_non_strict_skips_bad_files_and_logs_them(malformed_folder, image_matrix
     log = tmp_path / "logs" / "bad_files.txt"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        dataset, description, count = load_training_images(
+        dataset, description, count, _ = load_training_images(
             "folder", str(malformed_folder), image_size=32, input_image_size=48, batch_size=1, seed=0,
             bad_files_log=str(log), repeat=False)
     data_warnings = [w for w in caught if issubclass(w.category, DataWarning)]
@@ -501,7 +532,7 @@ def test_non_strict_skips_bad_files_and_logs_them(malformed_folder, image_matrix
 def test_pipeline_survives_files_broken_after_the_scan(malformed_folder, image_matrix):
     # Feed every file, bad ones included, straight to the pipeline: decode errors are dropped.
     paths = list_image_files(malformed_folder)
-    dataset = make_image_dataset(paths, image_size=16, input_image_size=None, batch_size=1, shuffle=False,
+    dataset = make_image_dataset(paths, framing=Framing("none", None, 16), batch_size=1, shuffle=False,
                                  repeat=False)
     count = sum(1 for _ in dataset)
     # tiny.png decodes (it is only rejected by the scan), the rest of the bad files do not.

@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from facenet_vae.evaluation import attribute_prediction, editing, latent, metrics, report
+from facenet_vae.data.framing import Framing
 from facenet_vae.evaluation.data import load_image_folder, load_npz, split_indices
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -217,7 +218,7 @@ def test_npz_of_other_size_is_resized_and_split_80_20(tmp_path):
     rng = np.random.default_rng(0)
     path = tmp_path / "faces.npz"
     np.savez(path, images=rng.integers(0, 256, size=(20, 48, 48, 3), dtype=np.uint8))
-    data = load_npz(path, 64)
+    data = load_npz(path, Framing("none", None, 64))
     assert data.train_images.shape == (16, 64, 64, 3) and data.held_out_images.shape == (4, 64, 64, 3)
     assert data.train_images.dtype == np.uint8 and not data.has_attributes
     assert data.resized and "48x48" in data.resize_note(64) and "bilinear" in data.resize_note(64)
@@ -227,7 +228,7 @@ def test_npz_of_other_size_is_resized_and_split_80_20(tmp_path):
 def test_folder_with_attribute_file(shared_dir):
     folder = shared_dir / "data" / "celeba_subset_aligned"
     attributes_file = shared_dir / "data" / "celeba_subset_list_attr_celeba.txt"
-    data = load_image_folder(folder, 64, attributes_file=attributes_file, center_crop=True, max_train=12,
+    data = load_image_folder(folder, Framing("celeba", None, 64), attributes_file=attributes_file, max_train=12,
                              max_held_out=6)
     assert data.train_images.shape == (12, 64, 64, 3) and data.held_out_images.shape == (6, 64, 64, 3)
     assert data.train_attributes.shape == (12, 40) and data.attribute_names[31] == "Smiling"
@@ -259,7 +260,7 @@ def test_json_safe_turns_numpy_and_non_finite_into_json():
 # -- batch-norm recalibration -------------------------------------------------------------------
 
 def test_recalibrated_batch_norm_matches_batch_statistics(celeba_npz):
-    from facenet_vae.evaluation.batch_norm import batch_norm_layers, recalibrate_batch_norm
+    from facenet_vae.batch_norm_calibration import batch_norm_layers, recalibrate_batch_norm
     from facenet_vae.model import build_vae
     from facenet_vae.normalization import pixels_to_normalized
     model = build_vae("dfc_vae", 8)

@@ -211,6 +211,6 @@ def test_write_synthetic_dataset(tmp_path):
     folder, _ = write_synthetic_dataset(tmp_path / "synth", 10, seed=2, overwrite=True)
     assert sum(len(files) for _, _, files in os.walk(folder)) == 10
 
-    dataset, description, count = load_training_images(
+    dataset, description, count, _ = load_training_images(
         "folder", folder, image_size=64, input_image_size=None, batch_size=5, seed=0, repeat=False)
     assert count == 10 and sum(batch.shape[0] for batch in dataset) == 10

@@ -21,6 +21,14 @@ _ATTRIBUTE_CANDIDATES = (ATTRIBUTE_FILE, os.path.join("Anno", ATTRIBUTE_FILE))
 _IMAGE_CANDIDATES = (IMAGE_FOLDER, os.path.join(IMAGE_FOLDER, IMAGE_FOLDER), os.path.join("Img", IMAGE_FOLDER))
 _PARTITION_CANDIDATES = (PARTITION_FILE, os.path.join("Eval", PARTITION_FILE))
 SPLITS = {"train": 0, "validation": 1, "val": 1, "test": 2}
+# The 40 attribute names of list_attr_celeba.txt, in the official column order (Smiling is 31, as
+# facenet's modify_attribute.py hard-coded). Every CelebA reader returns attributes in this order.
+CELEBA_ATTRIBUTE_NAMES = (
+    "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair "
+    "Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee Gray_Hair Heavy_Makeup "
+    "High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard Oval_Face Pale_Skin Pointy_Nose "
+    "Receding_Hairline Rosy_Cheeks Sideburns Smiling Straight_Hair Wavy_Hair Wearing_Earrings Wearing_Hat "
+    "Wearing_Lipstick Wearing_Necklace Wearing_Necktie Young").split()
 
 
 @dataclasses.dataclass

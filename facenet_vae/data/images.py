@@ -1,4 +1,4 @@
-"""Image decoding (tf.io only), facenet's crop/resize, and an up-front scan that names every bad file."""
+"""Image decoding (tf.io only), reading framed faces from files, and an up-front scan that names every bad file."""
 import os
 import sys
 import time
@@ -6,9 +6,6 @@ import time
 import numpy as np
 import tensorflow as tf
 
-# facenet's CelebA crop: the 138x138 box at rows 40..177, cols 20..157 of the 218x178 aligned image,
-# i.e. its central square of side 138/178 of the width.
-CELEBA_CROP_FRACTION = 138.0 / 178.0
 MIN_IMAGE_SIZE = 8
 
 _SIGNATURES = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"),
@@ -161,50 +158,15 @@ def scan_images(paths, progress=True, min_size=MIN_IMAGE_SIZE, progress_threshol
     return good, bad
 
 
-def celeba_center_crop(image):
-    """Return the central square of ``image`` (H, W, C) of side round(138/178 * min(H, W)).
+def read_image_files(paths, framing, batch_size=256):
+    """Return ``(faces, kept_indices, original_sizes)``: uint8 faces framed by ``framing`` for the decodable paths.
 
-    For a 218x178 ``img_align_celeba`` image this is facenet's CelebA box, rows 40..177 and
-    columns 20..157 (the crop of the shared npz).
-    """
-    image = tf.convert_to_tensor(image)
-    shape = tf.shape(image)
-    height, width = shape[0], shape[1]
-    side = tf.cast(tf.round(tf.cast(tf.minimum(height, width), tf.float32) * CELEBA_CROP_FRACTION), tf.int32)
-    side = tf.maximum(side, 1)
-    return tf.image.crop_to_bounding_box(image, (height - side) // 2, (width - side) // 2, side, side)
-
-
-def preprocess(image, input_image_size, image_size, center_crop=False, antialias=False):
-    """Return float32 pixels (image_size, image_size, 3) in 0..255 from one uint8/float image.
-
-    facenet's steps: crop or zero-pad the centre to ``input_image_size`` (skipped when None), then a
-    bilinear resize to the model's ``image_size``. With ``center_crop`` the CelebA centre crop
-    (celeba_center_crop) replaces the crop-or-pad step and is applied before resizing.
-    """
-    image = tf.convert_to_tensor(image)
-    if center_crop:
-        image = celeba_center_crop(image)
-    elif input_image_size:
-        image = tf.image.resize_with_crop_or_pad(image, input_image_size, input_image_size)
-    image = tf.cast(image, tf.float32)
-    if tuple(image.shape[:2]) != (image_size, image_size):
-        image = tf.image.resize(image, [image_size, image_size], method="bilinear", antialias=antialias)
-    image.set_shape([image_size, image_size, 3])
-    return image
-
-
-def read_image_files(paths, image_size, input_image_size=None, center_crop=False, batch_size=256):
-    """Return ``(images, kept_indices, original_sizes)``: uint8 images at ``image_size`` for the decodable paths.
-
-    Preprocessing is the training pipeline's (``preprocess``): optional crop-or-pad / CelebA
-    centre crop, then a bilinear resize. Undecodable files are skipped; the order is kept.
+    ``framing`` is the model's ``Framing``, the same that training's pipeline applies, so a file
+    gives the same model input here as in training. Undecodable files are skipped; the order is kept.
     """
     def load(index, path):
         image = read_image(path)
-        shape = tf.shape(image)[:2]
-        pixels = preprocess(image, input_image_size, image_size, center_crop=center_crop)
-        return index, tf.cast(tf.round(tf.clip_by_value(pixels, 0, 255)), tf.uint8), shape
+        return index, framing.frame(image), tf.shape(image)[:2]
 
     dataset = tf.data.Dataset.from_tensor_slices((np.arange(len(paths), dtype=np.int64), [os.fspath(p) for p in paths]))
     dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors().batch(batch_size)
@@ -214,5 +176,6 @@ def read_image_files(paths, image_size, input_image_size=None, center_crop=False
         images.append(pixels)
         sizes.update(tuple(int(v) for v in s) for s in shape)
     if not images:
-        return np.zeros((0, image_size, image_size, 3), np.uint8), np.zeros((0,), np.int64), []
+        size = framing.image_size
+        return np.zeros((0, size, size, 3), np.uint8), np.zeros((0,), np.int64), []
     return np.concatenate(images), np.concatenate(indices), sorted(sizes)

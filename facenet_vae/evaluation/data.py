@@ -5,12 +5,20 @@ otherwise a seeded random 20% of the images.
 """
 import dataclasses
 import os
+import warnings
 from typing import Optional
 
 import numpy as np
 import tensorflow as tf
 
-from facenet_vae.data import images as image_io
+from facenet_vae.data.celeba import (find_celeba_files, find_partition_file, match_attributes_to_images,
+                                     read_attribute_file, read_partition_file)
+from facenet_vae.data.errors import DataError
+from facenet_vae.data.folders import image_paths_from_folder
+from facenet_vae.data.images import read_image_files
+from facenet_vae.data.npz_faces import read_npz_faces
+from facenet_vae.data.synthetic import generate_synthetic_faces
+from facenet_vae.data.tfds_celeb_a import open_celeb_a
 
 HELD_OUT_FRACTION = 0.2
 
@@ -40,18 +48,19 @@ class EvaluationData:
             return ""
         sizes = ", ".join(f"{h}x{w}" for h, w in self.original_sizes[:5])
         more = " ..." if len(self.original_sizes) > 5 else ""
-        return f"images of size {sizes}{more} (HxW) were resized (bilinear) to the model's {image_size}x{image_size}"
+        return f"images of size {sizes}{more} (HxW) were framed and resized to the model's {image_size}x{image_size}"
 
 
-def resize_pixels(images, image_size, batch_size=512):
-    """Return uint8 images bilinearly resized to ``image_size`` (rounded), or the input when already that size."""
+def resize_pixels(images, framing, batch_size=512):
+    """Return uint8 faces at the framing's size: framed already, so only resized (as training resizes npz faces)."""
     images = np.asarray(images)
-    if images.shape[1:3] == (image_size, image_size):
+    size = framing.image_size
+    if images.shape[1:3] == (size, size):
         return images.astype(np.uint8, copy=False)
-    out = np.empty((len(images), image_size, image_size, images.shape[-1]), np.uint8)
+    out = np.empty((len(images), size, size, images.shape[-1]), np.uint8)
     for start in range(0, len(images), batch_size):
-        batch = tf.image.resize(tf.cast(images[start:start + batch_size], tf.float32), (image_size, image_size),
-                                method="bilinear")
+        batch = tf.image.resize(tf.cast(images[start:start + batch_size], tf.float32), (size, size),
+                                method=framing.resize_method, antialias=framing.antialias)
         out[start:start + batch_size] = tf.cast(tf.round(tf.clip_by_value(batch, 0, 255)), tf.uint8).numpy()
     return out
 
@@ -82,7 +91,7 @@ def _subsample(indices, limit, seed):
     return np.sort(np.random.default_rng(seed).choice(indices, size=limit, replace=False))
 
 
-def _assemble(images, attributes, names, partition, image_size, description, seed, max_train, max_held_out,
+def _assemble(images, attributes, names, partition, framing, description, seed, max_train, max_held_out,
               original_sizes=None, notes=None):
     train, held_out, split = split_indices(len(images), partition, seed)
     notes = list(notes or [])
@@ -92,70 +101,38 @@ def _assemble(images, attributes, names, partition, image_size, description, see
         notes.append(f"a seeded random subset was used: {len(limited_train)} of {len(train)} training and "
                      f"{len(limited_held_out)} of {len(held_out)} held-out images")
     if len(limited_held_out) == 0:
-        from facenet_vae.data.errors import DataError
         raise DataError(f"no held-out images in {description}")
     sizes = original_sizes if original_sizes is not None else [tuple(int(v) for v in np.asarray(images).shape[1:3])]
-    resized = any(tuple(size) != (image_size, image_size) for size in sizes)
+    resized = any(tuple(size) != (framing.image_size, framing.image_size) for size in sizes)
     pick = lambda array, idx: None if array is None else np.asarray(array)[idx]  # noqa: E731
     return EvaluationData(
-        train_images=resize_pixels(np.asarray(images)[limited_train], image_size),
-        held_out_images=resize_pixels(np.asarray(images)[limited_held_out], image_size),
+        train_images=resize_pixels(np.asarray(images)[limited_train], framing),
+        held_out_images=resize_pixels(np.asarray(images)[limited_held_out], framing),
         train_attributes=pick(attributes, limited_train), held_out_attributes=pick(attributes, limited_held_out),
         attribute_names=None if names is None else [str(n) for n in names], description=description, split=split,
         original_sizes=[tuple(s) for s in sizes], resized=resized, notes=notes)
 
 
-def load_npz(path, image_size, seed=0, max_train=None, max_held_out=None):
-    """Return EvaluationData from a ``.npz`` with ``images`` and optional ``attributes``, ``attribute_names``,
-    ``celeba_partition``."""
-    from facenet_vae.data.errors import DataError
-    path = os.path.expanduser(os.fspath(path))
-    if not os.path.isfile(path):
-        raise DataError(f"npz file {path!r} does not exist")
-    with np.load(path, allow_pickle=False) as archive:
-        if "images" not in archive.files:
-            raise DataError(f"{path} has no 'images' array (it has {', '.join(archive.files)})")
-        images = archive["images"]
-        attributes = archive["attributes"] if "attributes" in archive.files else None
-        names = archive["attribute_names"].tolist() if "attribute_names" in archive.files else None
-        partition = archive["celeba_partition"] if "celeba_partition" in archive.files else None
-    if images.ndim != 4 or images.shape[-1] != 3:
-        raise DataError(f"{path}: 'images' must be (N, H, W, 3) RGB, got {images.shape}")
-    if images.dtype != np.uint8:
-        raise DataError(f"{path}: 'images' must be uint8 pixels, got {images.dtype}")
+def load_npz(path, framing, seed=0, max_train=None, max_held_out=None):
+    """Return EvaluationData from a ``.npz`` of framed faces (``data.npz_faces``), resized to the model's size."""
+    faces = read_npz_faces(path)
     notes = []
-    if attributes is not None and names is None:
-        names = [f"attribute_{i}" for i in range(attributes.shape[1])]
+    if faces.attributes is not None and faces.attribute_names and faces.attribute_names[0] == "attribute_0":
         notes.append("the npz has no attribute_names; attributes are numbered")
-    if attributes is not None and (attributes.shape[0] != len(images) or not np.isin(attributes, (-1, 1)).all()):
-        raise DataError(f"{path}: 'attributes' must be (N, A) with values -1/1 for the {len(images)} images")
-    return _assemble(images, attributes, names, partition, image_size, f"npz file {path} ({len(images)} images)",
-                     seed, max_train, max_held_out, notes=notes)
+    return _assemble(faces.images, faces.attributes, faces.attribute_names, faces.partition, framing,
+                     faces.description, seed, max_train, max_held_out, notes=notes)
 
 
-def _preprocessing_note(input_image_size, center_crop):
-    if center_crop:
-        return "CelebA centre crop (138/178 of the width, as the shared npz) before resizing"
-    if input_image_size:
-        return f"central crop-or-pad to {input_image_size}x{input_image_size} before resizing"
-    return "no crop before resizing"
-
-
-def load_image_folder(folder, image_size, attributes_file=None, partition_file=None, input_image_size=None,
-                      center_crop=False, seed=0, max_train=None, max_held_out=None, kind="folder"):
+def load_image_folder(folder, framing, attributes_file=None, partition_file=None, seed=0, max_train=None,
+                      max_held_out=None, kind="folder"):
     """Return EvaluationData for an image folder (flat or FaceNet tree), with attributes from ``attributes_file``.
 
     With an attribute file only the images it lists are used (listed but missing images are
     skipped with a note); ``partition_file`` (``list_eval_partition.txt``) gives the split. The
     split and the ``max_*`` subsets are chosen before decoding, so only the images used are read.
+    Photos are framed by the model's ``framing``, as in training.
     """
-    import warnings
-
-    from facenet_vae.data.celeba import match_attributes_to_images, read_attribute_file, read_partition_file
-    from facenet_vae.data.errors import DataError
-    from facenet_vae.data.folders import image_paths_from_folder
-
-    notes = [f"preprocessing: {_preprocessing_note(input_image_size, center_crop)}"]
+    notes = [f"framing (the model's): {framing.describe()}"]
     attributes, names = None, None
     if attributes_file:
         attrs = read_attribute_file(attributes_file)
@@ -191,7 +168,7 @@ def load_image_folder(folder, image_size, attributes_file=None, partition_file=N
                      f"{len(limited_held_out)} of {len(held_out)} held-out images")
     parts, all_sizes = [], set()
     for indices in (limited_train, limited_held_out):
-        images, kept, sizes = image_io.read_image_files(list(paths[indices]), image_size, input_image_size, center_crop)
+        images, kept, sizes = read_image_files(list(paths[indices]), framing)
         if len(kept) < len(indices):
             notes.append(f"{len(indices) - len(kept)} files could not be decoded and were skipped")
         all_sizes.update(sizes)
@@ -203,33 +180,26 @@ def load_image_folder(folder, image_size, attributes_file=None, partition_file=N
         train_images=parts[0][0], held_out_images=parts[1][0], train_attributes=parts[0][1],
         held_out_attributes=parts[1][1], attribute_names=names,
         description=f"{kind} {folder} ({total} images used)", split=split, original_sizes=sorted(all_sizes),
-        resized=any(tuple(s) != (image_size, image_size) for s in all_sizes) or bool(center_crop or input_image_size),
+        resized=any(tuple(s) != (framing.image_size, framing.image_size) for s in all_sizes),
         notes=notes)
 
 
-def load_celeba_download(data_dir, image_size, attributes_file=None, partition_file=None, input_image_size=None,
-                         center_crop=True, seed=0, max_train=None, max_held_out=None):
+def load_celeba_download(data_dir, framing, attributes_file=None, partition_file=None, seed=0, max_train=None,
+                         max_held_out=None):
     """Return EvaluationData for a CelebA download (``img_align_celeba/`` + ``list_attr_celeba.txt``).
 
     The partition comes from ``partition_file`` or a ``list_eval_partition.txt`` found beside the
     attribute file or in ``data_dir``; without one the split is a seeded 80/20.
     """
-    from facenet_vae.data.celeba import PARTITION_FILE, find_celeba_files
     folder, attributes_file = find_celeba_files(data_dir, attributes_file)
     if partition_file is None:
-        for candidate in (os.path.join(os.path.dirname(attributes_file), PARTITION_FILE),
-                          os.path.join(data_dir, PARTITION_FILE), os.path.join(data_dir, "Eval", PARTITION_FILE)):
-            if os.path.isfile(candidate):
-                partition_file = candidate
-                break
-    return load_image_folder(folder, image_size, attributes_file, partition_file, input_image_size, center_crop,
-                             seed, max_train, max_held_out, kind="CelebA folder")
+        partition_file = find_partition_file(data_dir, attributes_file)
+    return load_image_folder(folder, framing, attributes_file, partition_file, seed, max_train, max_held_out,
+                             kind="CelebA folder")
 
 
 def is_celeba_download(data_dir):
     """Return True when ``data_dir`` holds a CelebA download (img_align_celeba/ and list_attr_celeba.txt)."""
-    from facenet_vae.data.celeba import find_celeba_files
-    from facenet_vae.data.errors import DataError
     try:
         find_celeba_files(data_dir)
     except DataError:
@@ -237,51 +207,40 @@ def is_celeba_download(data_dir):
     return True
 
 
-def load_tfds_celeb_a(data_dir, image_size, input_image_size=None, center_crop=True, max_train=None,
-                      max_held_out=None):
+def load_tfds_celeb_a(data_dir, framing, max_train=None, max_held_out=None):
     """Return EvaluationData from tensorflow-datasets' prepared ``celeb_a`` in ``data_dir`` (never downloads).
 
     Training: the ``train`` split; held out: ``validation+test``. ``max_*`` keep the first images of
-    each split (the files are read in order, unshuffled).
+    each split (read in file order). Photos are framed by the model's ``framing``.
     """
-    import tensorflow_datasets as tfds  # slow import, only for this data set
-
-    from facenet_vae.data.errors import DataError
-    from facenet_vae.data.images import preprocess
-
-    builder = tfds.builder("celeb_a", data_dir=data_dir)
-    if not builder.is_prepared():
-        raise DataError(f"the tensorflow-datasets data set celeb_a is not prepared in {data_dir} (looked for "
-                        f"{builder.data_dir}); prepare it with `tfds build celeb_a --data_dir={data_dir}` or pass a "
-                        f"CelebA download folder (img_align_celeba/ + list_attr_celeba.txt)")
-    names = list(builder.info.features["attributes"].keys())
-
     def load(split, limit):
-        dataset = builder.as_dataset(split=split, shuffle_files=False)
-        if limit:
-            dataset = dataset.take(limit)
-
-        def convert(example):
-            pixels = preprocess(example["image"], input_image_size, image_size, center_crop=center_crop)
-            labels = tf.stack([tf.where(example["attributes"][n], 1, -1) for n in names])
-            return tf.cast(tf.round(tf.clip_by_value(pixels, 0, 255)), tf.uint8), tf.cast(labels, tf.int8)
-
+        celeb_a = open_celeb_a(data_dir, split, limit=limit)
+        framed = celeb_a.faces.map(lambda image, labels: (framing.frame(image), labels),
+                                   num_parallel_calls=tf.data.AUTOTUNE)
         images, labels = [], []
-        for pixels, values in dataset.map(convert, num_parallel_calls=tf.data.AUTOTUNE).batch(512).as_numpy_iterator():
+        for pixels, values in framed.batch(512).as_numpy_iterator():
             images.append(pixels)
             labels.append(values)
+        size, count = framing.image_size, len(celeb_a.attribute_names)
         if not images:
-            return np.zeros((0, image_size, image_size, 3), np.uint8), np.zeros((0, len(names)), np.int8)
-        return np.concatenate(images), np.concatenate(labels)
+            return np.zeros((0, size, size, 3), np.uint8), np.zeros((0, count), np.int8), celeb_a
+        return np.concatenate(images), np.concatenate(labels), celeb_a
 
-    train_images, train_labels = load("train", max_train)
-    held_images, held_labels = load("validation+test", max_held_out)
-    notes = [f"preprocessing: {_preprocessing_note(input_image_size, center_crop)}"]
+    train_images, train_labels, _ = load("train", max_train)
+    held_images, held_labels, celeb_a = load("held_out", max_held_out)
+    notes = [f"framing (the model's): {framing.describe()}"]
     if max_train or max_held_out:
         notes.append("the first images of each split were used (--max_train_images / --max_held_out_images)")
     return EvaluationData(
         train_images=train_images, held_out_images=held_images, train_attributes=train_labels,
-        held_out_attributes=held_labels, attribute_names=names,
-        description=f"tensorflow-datasets celeb_a in {builder.data_dir}",
+        held_out_attributes=held_labels, attribute_names=celeb_a.attribute_names,
+        description=f"tensorflow-datasets celeb_a in {celeb_a.location}",
         split="CelebA's official partition: train for training, validation and test held out",
         original_sizes=[(218, 178)], resized=True, notes=notes)
+
+
+def load_synthetic(framing, seed=0, max_train=None, max_held_out=None, num_images=2000):
+    """Return EvaluationData of the built-in synthetic faces (attributes known by construction), split 80/20."""
+    faces = generate_synthetic_faces(num_images, seed=seed, image_size=framing.image_size)
+    return _assemble(faces.images, faces.attributes, list(faces.attribute_names), None, framing,
+                     f"{num_images} synthetic faces (seed {seed})", seed, max_train, max_held_out)

@@ -7,20 +7,20 @@ from typing import Optional, Sequence
 import numpy as np
 from absl import logging
 
+from facenet_vae.data import DATASETS
 from facenet_vae.evaluation import attribute_prediction, editing, figures, latent, metrics, report
-from facenet_vae.evaluation.batch_norm import recalibrate_batch_norm
+from facenet_vae.batch_norm_calibration import recalibrate_batch_norm
 from facenet_vae.evaluation.data import (is_celeba_download, load_celeba_download, load_image_folder, load_npz,
-                                         load_tfds_celeb_a)
+                                         load_synthetic, load_tfds_celeb_a)
 
-DATASETS = ("npz", "folder", "celeb_a", "celeba")
 NUM_PRIOR_SAMPLES = 64
 
 
 @dataclasses.dataclass
 class EvaluationConfig:
     """What to evaluate and how; flag names of ``python -m facenet_vae.evaluate``."""
-    model: str
-    data_dir: str
+    model: Optional[str] = None           # None: the model shipped in checkpoints/celeba64
+    data_dir: Optional[str] = None
     dataset: Optional[str] = None         # None: npz for a .npz path, else folder
     output_dir: str = "evaluation"
     attributes_file: Optional[str] = None
@@ -33,8 +33,6 @@ class EvaluationConfig:
     batch_size: int = 100
     max_train_images: Optional[int] = None
     max_held_out_images: Optional[int] = None
-    input_image_size: Optional[int] = None
-    center_crop: Optional[bool] = None    # None: True for CelebA downloads, False otherwise
     num_figure_images: int = 32
     recalibrate_batch_norm: bool = False  # re-estimate BN statistics on training images first (short runs)
     seed: int = 0
@@ -47,12 +45,10 @@ class EvaluationConfig:
 
     def validate(self):
         """Raise ValueError for values the run cannot use; returns self."""
-        if not self.model:
-            raise ValueError("--model is required (a run folder, .keras file or SavedModel folder)")
-        if not self.data_dir:
-            raise ValueError("--data_dir is required")
+        if not self.data_dir and self.resolved_dataset() != "synthetic":
+            raise ValueError("--data_dir is required (or --dataset=synthetic)")
         if self.resolved_dataset() not in DATASETS:
-            raise ValueError(f"--dataset must be one of npz, folder, celeb_a; got {self.dataset!r}")
+            raise ValueError(f"--dataset must be one of {', '.join(DATASETS)}; got {self.dataset!r}")
         if not np.isfinite(self.edit_strength) or not all(np.isfinite(float(k)) for k in self.edit_sweep):
             raise ValueError(f"--edit_strength and --edit_sweep must be finite, got {self.edit_strength}, "
                              f"{list(self.edit_sweep)}")
@@ -66,21 +62,19 @@ class EvaluationConfig:
         return self
 
 
-def load_data(config, image_size):
-    """Return the EvaluationData the config names, at ``image_size``."""
+def load_data(config, framing):
+    """Return the EvaluationData the config names, framed as the model was trained (``framing``)."""
     kind = config.resolved_dataset()
     common = dict(seed=config.seed, max_train=config.max_train_images, max_held_out=config.max_held_out_images)
     if kind == "npz":
-        return load_npz(config.data_dir, image_size, **common)
+        return load_npz(config.data_dir, framing, **common)
+    if kind == "synthetic":
+        return load_synthetic(framing, **common)
     if kind == "folder":
-        return load_image_folder(config.data_dir, image_size, config.attributes_file, config.partition_file,
-                                 config.input_image_size, bool(config.center_crop), **common)
-    center_crop = True if config.center_crop is None else config.center_crop
+        return load_image_folder(config.data_dir, framing, config.attributes_file, config.partition_file, **common)
     if kind == "celeb_a" and not is_celeba_download(config.data_dir):
-        return load_tfds_celeb_a(config.data_dir, image_size, config.input_image_size, center_crop,
-                                 config.max_train_images, config.max_held_out_images)
-    return load_celeba_download(config.data_dir, image_size, config.attributes_file, config.partition_file,
-                                config.input_image_size, center_crop, **common)
+        return load_tfds_celeb_a(config.data_dir, framing, config.max_train_images, config.max_held_out_images)
+    return load_celeba_download(config.data_dir, framing, config.attributes_file, config.partition_file, **common)
 
 
 def _attribute_index(names, name, flag):
@@ -105,7 +99,7 @@ def run_evaluation(config, vae=None):
     if vae is None:
         from facenet_vae.loading import load_vae
         vae = load_vae(config.model)
-    data = load_data(config, vae.image_size)
+    data = load_data(config, vae.framing)
     names = data.attribute_names if data.has_attributes else None
     if names is not None:
         edit_indices = [_attribute_index(names, n, "--edit_attributes") for n in config.edit_attributes]

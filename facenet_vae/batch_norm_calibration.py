@@ -1,10 +1,11 @@
 """Re-estimating batch-norm moving statistics ("precise BN") before evaluating a briefly trained model.
 
 Batch norm's moving averages (decay 0.995, as facenet's slim arg_scope) keep a weight of
-0.995^steps on their initial values (mean 0, variance 1): about 47% after 150 steps. A short run
-is then judged mostly on stale statistics rather than on what it learned. Recalibrating replaces
-them with the exact average of the batch statistics over training images, as Keras' training
-step would reach after many steps with frozen weights. Only the in-memory model changes.
+0.995^steps on their initial values (mean 0, variance 1): about 47% after 150 steps, and even
+after thousands of steps they average statistics of weights from the last ~200 steps, not the
+final ones. Recalibrating replaces them with the exact average of the batch statistics of the
+final weights over training images. Training does this once at the end
+(``--recalibrate_batch_norm``, on by default); evaluation can do it for models trained without.
 """
 import keras
 import numpy as np
@@ -22,28 +23,39 @@ def recalibrate_batch_norm(model, pixels, batch_size=100, max_images=2000, seed=
     """Set each batch norm's moving mean/variance to the mean of its batch statistics over ``pixels``.
 
     ``model`` is a DfcVae; ``pixels`` uint8 NHWC at the model's size (a seeded random subset of at
-    most ``max_images`` is used). Batches run through ``forward(training=True)``, the training
-    step's path (sampled latents into the decoder), without touching trainable weights. Returns
-    the number of images used.
+    most ``max_images`` is used). Returns the number of images used.
     """
-    layers = batch_norm_layers(model)
-    if not layers or len(pixels) == 0:
-        return 0
     pixels = np.asarray(pixels)
     if len(pixels) > max_images:
         pixels = pixels[np.sort(np.random.default_rng(seed).choice(len(pixels), max_images, replace=False))]
+    batches = (pixels_to_normalized(pixels[start:start + batch_size]) for start in range(0, len(pixels), batch_size))
+    return recalibrate_batch_norm_on_batches(model, batches)
+
+
+def recalibrate_batch_norm_on_batches(model, batches):
+    """Set each batch norm's moving mean/variance to the mean of its batch statistics over ``batches``.
+
+    ``batches`` yields normalised images (B, S, S, 3). They run through ``forward(training=True)``,
+    the training step's path, with the mean latent into the decoder, without touching trainable
+    weights. Returns the number of images used.
+    """
+    layers = batch_norm_layers(model)
+    if not layers:
+        return 0
     momenta = [layer.momentum for layer in layers]
     trainable = [(v, np.array(v.numpy())) for v in model.trainable_variables]
+    used = 0
     try:
-        for count, start in enumerate(range(0, len(pixels), batch_size), 1):
+        for count, batch in enumerate(batches, 1):
             # momentum 1 - 1/count makes the moving value the running mean of the batch statistics.
             for layer in layers:
                 layer.momentum = 1.0 - 1.0 / count
-            model.forward(pixels_to_normalized(pixels[start:start + batch_size]), training=True, sample=False)
+            model.forward(batch, training=True, sample=False)
+            used += int(batch.shape[0])
     finally:
         for layer, momentum in zip(layers, momenta):
             layer.momentum = momentum
     for variable, value in trainable:
         if not np.array_equal(variable.numpy(), value):
             raise RuntimeError(f"batch-norm recalibration changed trainable variable {variable.path}")
-    return int(len(pixels))
+    return used
