@@ -20,6 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags
 
+from facenet_vae.data.pipeline import DATASETS
 from facenet_vae.generation import DEFAULT_NUM_IMAGES, INTERPOLATIONS, MODES, GenerateOptions
 
 FLAGS = flags.FLAGS
@@ -41,9 +42,10 @@ flags.DEFINE_bool("save_individual", _D.save_individual, "sample: also write eac
 flags.DEFINE_string("data_dir", None, "Face folder (flat, or one sub-folder per identity); CelebA folder; "
                     "TFDS data_dir with --dataset=celeb_a.")
 flags.DEFINE_string("attributes_file", None, "CelebA list_attr_celeba.txt-format attribute file.")
-flags.DEFINE_enum("dataset", None, ["folder", "synthetic", "celeb_a"],
+flags.DEFINE_enum("dataset", None, list(DATASETS),
                   "attributes: face set (default folder: --data_dir + --attributes_file).")
-flags.DEFINE_string("split", _D.split, "attributes with --dataset=celeb_a: TFDS split.")
+flags.DEFINE_string("split", _D.split, "attributes with --dataset=celeb_a or npz: the split (train, validation, "
+                    "test).")
 flags.DEFINE_bool("allow_missing_images", _D.allow_missing_images,
                   "attributes: skip attribute rows whose image is not in --data_dir instead of failing.")
 flags.DEFINE_string("image_a", None, "interpolate: first image file.")

@@ -11,6 +11,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from facenet_vae.data import Framing  # noqa: E402
 from facenet_vae.data import (generate_synthetic_faces, image_paths_from_folder, make_image_dataset,  # noqa: E402
                               scan_images)
 
@@ -33,21 +34,21 @@ def main():
     good, bad = scan_images(paths, progress=False)
     _rate(f"scan_images ({len(bad)} bad)", len(paths), time.perf_counter() - start)
 
-    for center_crop in (False, True):
-        dataset = make_image_dataset(good, image_size=args.image_size, input_image_size=160, batch_size=args.batch_size,
-                                     seed=0, center_crop=center_crop)
+    for framing in (Framing("crop_or_pad", 160, args.image_size), Framing("celeba", None, args.image_size)):
+        dataset = make_image_dataset(good, framing=framing, batch_size=args.batch_size, seed=0)
         iterator = iter(dataset)
         next(iterator)  # warm-up: tracing and the first prefetch
         start = time.perf_counter()
         for _ in range(args.batches):
             next(iterator)
-        _rate(f"JPEG pipeline (center_crop={center_crop})", args.batches * args.batch_size,
+        _rate(f"JPEG pipeline ({framing.crop})", args.batches * args.batch_size,
               time.perf_counter() - start)
 
     start = time.perf_counter()
     faces = generate_synthetic_faces(2000, seed=0, image_size=args.image_size)
     _rate("generate_synthetic_faces", len(faces), time.perf_counter() - start)
-    iterator = iter(make_image_dataset(faces.images, image_size=args.image_size, batch_size=args.batch_size, seed=0))
+    iterator = iter(make_image_dataset(faces.images, framing=Framing("none", None, args.image_size),
+                                       batch_size=args.batch_size, seed=0))
     next(iterator)
     start = time.perf_counter()
     for _ in range(args.batches):

@@ -88,8 +88,8 @@ def time_train_step(loss, batch_size, jit, mixed_precision, vae_def, steps, warm
 def time_input_pipeline(batch_size, image_size, num_batches=40):
     """Return images/s of the real-face folder pipeline alone (decode, crop, resize, batch)."""
     from facenet_vae.data import load_training_images
-    dataset, _, _ = load_training_images("folder", str(FACES), image_size=image_size, input_image_size=160,
-                                         batch_size=batch_size, seed=0)
+    dataset = load_training_images("folder", str(FACES), image_size=image_size, input_image_size=160,
+                                   batch_size=batch_size, seed=0).dataset
     iterator = iter(dataset)
     next(iterator)
     start = time.perf_counter()

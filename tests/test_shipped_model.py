@@ -1,0 +1,83 @@
+"""The trained CelebA model that ships in checkpoints/celeba64: it loads with today's code, frames photos as
+in training, and its Smiling vector makes held-out real faces smile (the headline editing behaviour)."""
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from facenet_vae.attributes import read_attribute_vectors_file
+from facenet_vae.data.celeba import CELEBA_ATTRIBUTE_NAMES
+from facenet_vae.data.framing import training_framing
+from facenet_vae.data.images import read_image
+from facenet_vae.loading import load_vae, shipped_model_path
+
+SHIPPED = pathlib.Path(shipped_model_path()).parent
+MAX_MEGABYTES = 30
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_vae(None)
+
+
+@pytest.fixture(scope="module")
+def vectors():
+    return read_attribute_vectors_file(str(SHIPPED / "attribute_vectors.h5"))
+
+
+def test_the_shipped_model_loads_with_its_framing_and_40_attribute_vectors(shipped, vectors):
+    assert shipped.vae_def == "dfc_vae_resnet" and shipped.latent_var_size == 100 and shipped.image_size == 64
+    assert shipped.framing_recorded and shipped.framing == training_framing("npz", 64)
+    assert vectors.fields == list(CELEBA_ATTRIBUTE_NAMES)
+    assert vectors.attribute_vectors.shape == (40, 100) and np.isfinite(vectors.attribute_vectors).all()
+    total = sum(path.stat().st_size for path in SHIPPED.iterdir() if path.is_file())
+    assert total <= MAX_MEGABYTES * 2 ** 20, f"{total / 2 ** 20:.1f} MB"
+    card = (SHIPPED / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "non-commercial research" in card and "python train_vae.py" in card and "samples.png" in card
+
+
+def test_a_celeba_photo_is_framed_like_the_npz_face(shipped, shared_dir, celeba_npz):
+    """The shared npz holds CelebA's 138-px centre crop of each JPEG; the shipped model frames the JPEG alike."""
+    folder = shared_dir / "data" / "celeba_subset_aligned"
+    path = sorted(folder.glob("*/*.jpg"))[0]
+    row = list(celeba_npz["filenames"].astype(str)).index(path.name)
+    framed = shipped.frame_image(read_image(str(path)).numpy())
+    assert np.abs(framed.astype(np.float32) - celeba_npz["images"][row]).mean() < 1.5
+
+
+def test_smiling_vector_makes_held_out_faces_smile(shipped, vectors, celeba_npz):
+    smiling = CELEBA_ATTRIBUTE_NAMES.index("Smiling")
+    classifiers = [LogisticRegression(max_iter=2000, C=1.0).fit(vectors.latent_vars, vectors.attributes[:, i])
+                   for i in range(40)]
+    held_out = celeba_npz["celeba_partition"] != 0
+    candidates = np.flatnonzero(held_out & (celeba_npz["attributes"][:, smiling] == -1))
+    faces = celeba_npz["images"][np.random.default_rng(0).choice(candidates, 120, replace=False)]
+    mean, _ = shipped.encode_pixels(faces, batch_size=60)
+    before = np.stack([c.predict(mean) for c in classifiers], 1)
+    edited = shipped.decode_to_pixels(mean + vectors.attribute_vectors[smiling][None], batch_size=60)
+    after = np.stack([c.predict(shipped.encode_pixels(edited, batch_size=60)[0]) for c in classifiers], 1)
+    success = float(np.mean(after[:, smiling] == 1))
+    others = [i for i in range(40) if i != smiling]
+    flipped = float(np.mean(after[:, others] != before[:, others]))
+    assert success >= 0.8, success
+    assert flipped <= 0.1, flipped
+    # Without the vector, the decode/re-encode round trip alone does not make them smile.
+    round_trip = classifiers[smiling].predict(shipped.encode_pixels(shipped.decode_to_pixels(mean))[0])
+    assert np.mean(round_trip == 1) < success - 0.4
+
+
+def test_generate_modify_uses_the_shipped_model_on_a_celeba_jpeg(shared_dir, tmp_path):
+    jpeg = sorted((shared_dir / "data" / "celeba_subset_aligned").glob("*/*.jpg"))[3]
+    root = pathlib.Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, str(root / "generate.py"), "--mode=modify", f"--images={jpeg}", "--attribute=Smiling",
+         f"--output_dir={tmp_path}"], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert str(SHIPPED / "model.keras") in result.stdout + result.stderr
+    written = sorted(tmp_path.rglob("*.png"))
+    assert written, result.stdout
