@@ -50,8 +50,11 @@ def _endpoints(model):
 
 
 def _write_archive(model, path):
+    # No archive.track(model): add_endpoint already saves every variable the endpoints read (the
+    # underlying tf.Variables, as `_all_variables`). track() would add the model's Keras variables
+    # as a second list of separate trackables, each serialised again: 14.2M values for a 7.08M model.
+    # track() is only needed for lookup tables, which this model has none of.
     archive = keras.export.ExportArchive()
-    archive.track(model)
     for name, fn, spec in _endpoints(model):
         archive.add_endpoint(name, fn, input_signature=[spec])
     archive.write_out(path, verbose=False)
