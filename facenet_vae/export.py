@@ -171,6 +171,9 @@ def main(argv):
     the problem (``SystemExit``), not a traceback.
     """
     from facenet_vae.loading import load_vae
+    if any(arg in ("-h", "--help") for arg in argv[1:]):
+        print(USAGE)
+        return 0
     source, out_dir, export_format, batch_size = parse_args(argv)
     try:
         vae = load_vae(source)

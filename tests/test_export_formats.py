@@ -151,6 +151,9 @@ def test_cli_writes_each_format(model, tmp_path, capsys):
     with pytest.raises(SystemExit, match="--batch_size must be a positive integer, got 'two'"):
         export_module.main(["export", keras_file, str(tmp_path / "c"), "--format=litert", "--batch_size=two"])
     assert not os.path.exists(tmp_path / "c")
+    capsys.readouterr()
+    assert export_module.main(["export", "--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: python -m facenet_vae.export")
 
 
 def test_cli_missing_model_is_one_line_without_traceback(tmp_path):
