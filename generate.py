@@ -12,6 +12,8 @@ Output goes to --output_dir (default <run folder>/generated, else ./generated).
     python generate.py --mode=list_attributes --model=RUN      (names in RUN/generated/attribute_vectors.h5)
     python generate.py --mode=modify --model=RUN --attribute=Smiling --k_min=0 --k_max=5 --k_steps=10
     python generate.py --mode=augment --model=RUN --data_dir=FACE_TREE --num_images=20
+    python generate.py --mode=projector --model=RUN --images=FACES --attributes_file=list_attr_celeba.txt \
+        --output_dir=LOGS      (then: tensorboard --logdir=LOGS, "Projector")
 """
 import os
 import sys
@@ -63,7 +65,8 @@ flags.DEFINE_bool("sample_latent", _D.sample_latent,
 flags.DEFINE_string("attribute", _D.attribute, "modify: attribute name (e.g. Smiling) or index.")
 flags.DEFINE_list("image_indices", None, "modify: rows (numbers, or file names in its filenames) of the attribute "
                   "vectors file to edit (default: the first --num_images rows without the attribute, as facenet).")
-flags.DEFINE_list("images", None, "modify: your own image files to edit (encoded first).")
+flags.DEFINE_list("images", None, "modify: your own image files to edit (encoded first). projector: face "
+                  "folders (flat or one sub-folder per identity) and/or image files.")
 flags.DEFINE_float("k_min", _D.k_min, "modify: first amount of the attribute vector added (negative removes).")
 flags.DEFINE_float("k_max", _D.k_max, "modify: end of the sweep (excluded, as facenet's 5.0 * i / 10).")
 flags.DEFINE_integer("k_steps", _D.k_steps, "modify: number of amounts (columns).")

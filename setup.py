@@ -18,7 +18,10 @@ setup(
         "tensorboard",
     ],
     extras_require={
-        "test": ["pytest>=8", "hypothesis"],
+        # tf2onnx 1.17 installs beside tensorflow 2.21 without touching its numpy/protobuf.
+        "export": ["tf2onnx>=1.17", "onnx>=1.17", "onnxruntime>=1.20", "ai-edge-litert>=2.0"],
+        "test": ["pytest>=8", "hypothesis", "tf2onnx>=1.17", "onnx>=1.17", "onnxruntime>=1.20",
+                 "ai-edge-litert>=2.0"],
         "eval": ["scikit-learn"],
     },
 )

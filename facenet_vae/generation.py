@@ -1,4 +1,5 @@
-"""The modes of ``generate.py``: sample, reconstruct, interpolate, attributes, modify, augment, list_attributes.
+"""The modes of ``generate.py``: sample, reconstruct, interpolate, attributes, modify, augment, list_attributes,
+projector (in ``facenet_vae.projector``).
 
 Each mode is a plain function taking a ``loading.LoadedVae`` (where it needs a model) and explicit
 arguments, writes its files with image_grid's helpers and returns the paths it wrote, so tests and
@@ -12,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from facenet_vae import attributes as attribute_vectors_lib
+from facenet_vae import attributes as attribute_vectors_lib, projector
 from facenet_vae.data import celeba, folders, images as image_io
 from facenet_vae.data.errors import DataError
 from facenet_vae.data.npz_faces import read_npz_faces
@@ -21,7 +22,7 @@ from facenet_vae.data.tfds_celeb_a import open_celeb_a
 from facenet_vae.image_grid import put_images_on_grid, write_png
 from facenet_vae.run_folder import is_run_folder
 
-MODES = ("sample", "reconstruct", "interpolate", "attributes", "modify", "augment", "list_attributes")
+MODES = ("sample", "reconstruct", "interpolate", "attributes", "modify", "augment", "list_attributes", "projector")
 INTERPOLATIONS = ("linear", "spherical", "both")
 
 
@@ -405,7 +406,8 @@ def augment_identities(vae, dataset, output_dir, num_per_identity=10, temperatur
 
 # -- one run of generate.py ---------------------------------------------------------------------------
 
-DEFAULT_NUM_IMAGES = {"sample": 64, "reconstruct": 16, "modify": 8, "augment": 10, "attributes": None}
+DEFAULT_NUM_IMAGES = {"sample": 64, "reconstruct": 16, "modify": 8, "augment": 10, "attributes": None,
+                      "projector": None}
 SYNTHETIC_ATTRIBUTE_IMAGES = 2000
 
 
@@ -570,6 +572,12 @@ def run(options):
                                            options.sample_latent, options.seed)
     if options.mode == "modify":
         return _modify(vae, options, output_dir)
+    if options.mode == "projector":
+        # The log folder is what `tensorboard --logdir` is given: --output_dir itself, else <default>/projector.
+        log_dir = options.resolved_output_dir() if options.output_dir else os.path.join(output_dir, "projector")
+        paths = projector.image_files(options.images)[:num_images]
+        pixels = load_images(paths, vae.image_size, options.input_image_size, options.center_crop)
+        return projector.project_faces(vae, pixels, paths, log_dir, options.attributes_file, options.batch_size)
     dataset = folders.get_dataset(options.data_dir)
     return augment_identities(vae, dataset, output_dir, num_images, options.temperature, options.seed,
                               options.augment_sampling, options.batch_size)
