@@ -576,7 +576,7 @@ def run(options):
         # The log folder is what `tensorboard --logdir` is given: --output_dir itself, else <default>/projector.
         log_dir = options.resolved_output_dir() if options.output_dir else os.path.join(output_dir, "projector")
         paths = projector.image_files(options.images)[:num_images]
-        pixels = load_images(paths, vae.image_size, options.input_image_size, options.center_crop)
+        pixels = load_images(paths, vae)
         return projector.project_faces(vae, pixels, paths, log_dir, options.attributes_file, options.batch_size)
     dataset = folders.get_dataset(options.data_dir)
     return augment_identities(vae, dataset, output_dir, num_images, options.temperature, options.seed,
