@@ -13,7 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags, logging
 
 from facenet_vae.layers import WEIGHTS_INITS
-from facenet_vae.training import DATASETS, LOSS_TYPES, MIXED_PRECISION, TrainConfig
+from facenet_vae.training import DATASETS, LEARNING_RATE_SCHEDULES, LOSS_TYPES, MIXED_PRECISION, TrainConfig
 
 FLAGS = flags.FLAGS
 _D = TrainConfig()
@@ -57,7 +57,11 @@ flags.DEFINE_bool("cache", _D.cache, "Cache decoded images in memory.")
 flags.DEFINE_bool("strict", _D.strict, "Refuse to train when the data has unreadable images.")
 flags.DEFINE_integer("num_synthetic", _D.num_synthetic, "Number of faces of the built-in synthetic set.")
 flags.DEFINE_bool("tfds_download", _D.tfds_download, "Let tensorflow-datasets download celeb_a.")
-flags.DEFINE_float("initial_learning_rate", _D.initial_learning_rate, "Initial learning rate.")
+flags.DEFINE_float("initial_learning_rate", _D.initial_learning_rate, "Peak learning rate of the cosine schedule, or "
+                   "the initial one of the exponential schedule (facenet: 0.0005).")
+flags.DEFINE_enum("learning_rate_schedule", _D.learning_rate_schedule, list(LEARNING_RATE_SCHEDULES),
+                  "cosine: 2% warm-up, then cosine decay to 0 at --max_nrof_steps; exponential: facenet's staircase "
+                  "decay (--learning_rate_decay_steps, --learning_rate_decay_factor; constant by default).")
 flags.DEFINE_integer("learning_rate_decay_steps", _D.learning_rate_decay_steps, "Steps between decays.")
 flags.DEFINE_float("learning_rate_decay_factor", _D.learning_rate_decay_factor, "Learning rate decay factor.")
 flags.DEFINE_integer("seed", _D.seed, "Random seed.")

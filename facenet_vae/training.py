@@ -23,6 +23,8 @@ from facenet_vae.model import DfcVae
 
 LOSS_TYPES = ("PLAIN", "PERCEPTUAL")
 MIXED_PRECISION = ("none", "float16", "bfloat16")
+LEARNING_RATE_SCHEDULES = ("cosine", "exponential")
+COSINE_WARMUP_FRACTION = 0.02
 RECALIBRATION_BATCHES = 32  # of --batch_size images: enough for stable statistics, seconds on a CPU
 
 
@@ -55,7 +57,8 @@ class TrainConfig:
     strict: bool = False
     num_synthetic: int = 4000
     tfds_download: bool = False
-    initial_learning_rate: float = 0.0005
+    initial_learning_rate: float = 0.001     # the peak of the cosine schedule; facenet: 0.0005, constant
+    learning_rate_schedule: str = "cosine"   # "exponential": facenet's staircase decay (decay steps/factor)
     learning_rate_decay_steps: int = 1
     learning_rate_decay_factor: float = 1.0
     seed: int = 666
@@ -88,6 +91,9 @@ class TrainConfig:
                 raise ValueError(f"--{name} must be a finite non-negative number, got {value!r}")
         if self.pixel_weight is not None and (not math.isfinite(self.pixel_weight) or self.pixel_weight < 0):
             raise ValueError(f"--pixel_weight must be a finite non-negative number, got {self.pixel_weight!r}")
+        if self.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
+            raise ValueError(f"--learning_rate_schedule must be one of {LEARNING_RATE_SCHEDULES}, "
+                             f"got {self.learning_rate_schedule!r}")
         if self.weights_init not in WEIGHTS_INITS:
             raise ValueError(f"--weights_init must be one of {WEIGHTS_INITS}, got {self.weights_init!r}")
         if self.reconstruction_loss_type not in LOSS_TYPES:
@@ -147,11 +153,27 @@ def set_precision_policy(mixed_precision):
     return name
 
 
+def make_learning_rate_schedule(config):
+    """Return the learning-rate schedule: cosine (warm-up, then decay to 0 at max_nrof_steps) or facenet's exponential.
+
+    ``cosine`` rises linearly from 0 to ``initial_learning_rate`` over the first 2% of the steps and
+    falls to 0 at ``max_nrof_steps``: for a fixed budget the weights settle at the end instead of
+    still moving at full speed. ``exponential`` is facenet's staircase decay by
+    ``learning_rate_decay_factor`` every ``learning_rate_decay_steps`` (constant with facenet's 1.0).
+    """
+    if config.learning_rate_schedule == "exponential":
+        return keras.optimizers.schedules.ExponentialDecay(
+            config.initial_learning_rate, config.learning_rate_decay_steps, config.learning_rate_decay_factor,
+            staircase=True)
+    warmup = max(1, round(COSINE_WARMUP_FRACTION * config.max_nrof_steps))
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, max(1, config.max_nrof_steps - warmup), alpha=0.0, warmup_target=config.initial_learning_rate,
+        warmup_steps=warmup)
+
+
 def make_optimizer(config):
-    """Return facenet's Adam with a staircase exponential decay, loss-scaled under float16."""
-    schedule = keras.optimizers.schedules.ExponentialDecay(
-        config.initial_learning_rate, config.learning_rate_decay_steps, config.learning_rate_decay_factor,
-        staircase=True)
+    """Return facenet's Adam (TF1 epsilon) on ``make_learning_rate_schedule``, loss-scaled under float16."""
+    schedule = make_learning_rate_schedule(config)
     # TF1's AdamOptimizer epsilon, which facenet trained with.
     optimizer = keras.optimizers.Adam(learning_rate=schedule, epsilon=1e-8)
     if config.mixed_precision == "float16":
@@ -300,7 +322,7 @@ def finish_run(run_dir, model, config, dataset=None):
     inference_model.build()
     inference_model.set_weights(model.get_weights())
     if config.recalibrate_batch_norm and dataset is not None:
-        used = recalibrate_batch_norm_on_batches(inference_model, dataset.take(RECALIBRATION_BATCHES))
+        used = recalibrate_batch_norm_on_batches(inference_model, dataset.take(RECALIBRATION_BATCHES), config.seed)
         logging.info("batch-norm statistics re-estimated on %d training images with the final weights", used)
     save_keras_model(inference_model, os.path.join(run_dir, "model.keras"))
     write_prior_samples(inference_model, os.path.join(run_dir, "samples.png"), seed=config.seed)
