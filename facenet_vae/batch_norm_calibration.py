@@ -4,8 +4,10 @@ Batch norm's moving averages (decay 0.995, as facenet's slim arg_scope) keep a w
 0.995^steps on their initial values (mean 0, variance 1): about 47% after 150 steps, and even
 after thousands of steps they average statistics of weights from the last ~200 steps, not the
 final ones. Recalibrating replaces them with the exact average of the batch statistics of the
-final weights over training images. Training does this once at the end
-(``--recalibrate_batch_norm``, on by default); evaluation can do it for models trained without.
+final weights over training images. Training can do this once at the end
+(``--recalibrate_batch_norm``) and evaluation before measuring. With the fan-in initialisation
+the moving averages were the better choice after 800 steps (20.32 dB held-out PSNR against 19.95
+re-estimated on sampled and 19.97 on mean latents), so neither does it by default.
 """
 import keras
 import numpy as np

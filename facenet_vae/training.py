@@ -42,7 +42,7 @@ class TrainConfig:
     loss_features: Optional[str] = None    # None: vgg123 for VGG, the three stem layers for facenet
     weights_init: str = DEFAULT_WEIGHTS_INIT  # "facenet": facenet's truncated normal(0.1)
     random_flip: bool = True               # False: facenet (no augmentation)
-    recalibrate_batch_norm: bool = True    # False: facenet (save the moving averages as they are)
+    recalibrate_batch_norm: bool = False   # True: re-estimate BN statistics with the final weights before saving
     alfa: float = 1.0
     beta: float = 0.5
     pixel_weight: Optional[float] = None   # None: beta in PLAIN mode (facenet), 0 in PERCEPTUAL mode
