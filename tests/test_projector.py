@@ -13,7 +13,8 @@ import facenet_vae
 from facenet_vae import projector
 from facenet_vae.data.celeba import read_attribute_file
 from facenet_vae.data.errors import DataError
-from facenet_vae.generation import CELEBA_ATTRIBUTE_NAMES, GenerateOptions, load_images, run
+from facenet_vae.data.celeba import CELEBA_ATTRIBUTE_NAMES
+from facenet_vae.generation import GenerateOptions, load_images, run
 from facenet_vae.loading import from_keras_model
 
 LATENT = 8
@@ -57,8 +58,8 @@ def test_projector_mode_writes_the_files_the_plugin_reads(data, model_file, tmp_
     means = tf.train.load_checkpoint(checkpoint).get_tensor(embedding.tensor_name)
     assert means.shape == (NUM_FACES, LATENT) and means.dtype == np.float32
     paths = projector.image_files([data["folder"]])[:NUM_FACES]
-    pixels = load_images(paths, 64)
     vae = from_keras_model(keras.saving.load_model(model_file))
+    pixels = load_images(paths, vae)
     np.testing.assert_allclose(means, vae.encode_pixels(pixels)[0], rtol=1e-5, atol=1e-6)
 
     # Metadata: header `file` + the 40 attribute names, then one row per face in the tensor's order.
