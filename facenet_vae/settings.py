@@ -1,0 +1,95 @@
+"""Settings declared once: one dataclass field carries a setting's default, help, allowed values and group.
+
+A command's config is a dataclass whose fields are made with ``setting(...)``. Its absl flags are
+generated from those fields (``define_flags``), its values come back with ``from_flags`` and
+``check_choices`` validates the allowed values. Nothing else repeats a default, a help text or a
+list of choices. This module imports neither TensorFlow nor Keras, so flags are checked before
+TensorFlow loads.
+"""
+import dataclasses
+import math
+import typing
+
+from absl import flags
+
+GROUPS = ("data", "model", "objective", "optimisation", "generation", "evaluation", "run", "distribution", "output")
+
+
+def setting(default, help, *, choices=None, group="run", minimum=None, finite=False):
+    """Return a dataclass field for one setting.
+
+    ``choices``: the allowed values (pass the owning module's constant, never a copied literal);
+    ``minimum``: the smallest allowed number (None: any); ``finite``: refuse NaN and infinities;
+    ``group``: the ``--help`` section (one of GROUPS).
+    """
+    if group not in GROUPS:
+        raise ValueError(f"unknown settings group {group!r}; choose one of {GROUPS}")
+    metadata = {"help": help, "choices": tuple(choices) if choices is not None else None, "group": group,
+                "minimum": minimum, "finite": finite}
+    if isinstance(default, (list, tuple)):
+        return dataclasses.field(default_factory=lambda: list(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def _base_type(annotation):
+    """Return the plain type of an annotation, unwrapping Optional[...]."""
+    if typing.get_origin(annotation) is typing.Union:
+        annotation = next(arg for arg in typing.get_args(annotation) if arg is not type(None))
+    origin = typing.get_origin(annotation)
+    return origin or annotation
+
+
+def settings_of(config_class):
+    """Return ``[(field, plain type)]`` of a settings dataclass, in declaration order."""
+    hints = typing.get_type_hints(config_class)
+    return [(field, _base_type(hints[field.name])) for field in dataclasses.fields(config_class)
+            if "help" in field.metadata]
+
+
+def _default(field):
+    return field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
+
+
+def define_flags(config_class, flag_values=flags.FLAGS, module_name=None):
+    """Define one absl flag per setting of ``config_class`` (name, default, help and enum choices from the field).
+
+    Flags are registered under ``<module_name>.<group>`` so ``--helpfull`` lists them by group.
+    """
+    for field, kind in settings_of(config_class):
+        meta, default = field.metadata, _default(field)
+        key = {"module_name": f"{module_name or config_class.__module__}.{meta['group']}", "flag_values": flag_values}
+        if kind is bool:
+            flags.DEFINE_bool(field.name, default, meta["help"], **key)
+        elif kind is int:
+            flags.DEFINE_integer(field.name, default, meta["help"], **key)
+        elif kind is float:
+            flags.DEFINE_float(field.name, default, meta["help"], **key)
+        elif kind is list:
+            flags.DEFINE_list(field.name, default, meta["help"], **key)
+        elif meta["choices"] is not None:
+            flags.DEFINE_enum(field.name, default, [str(choice) for choice in meta["choices"]], meta["help"], **key)
+        else:
+            flags.DEFINE_string(field.name, default, meta["help"], **key)
+
+
+def from_flags(config_class, flag_values=flags.FLAGS, **overrides):
+    """Return ``config_class`` filled from the parsed flags of its settings (plus ``overrides``)."""
+    values = {field.name: flag_values[field.name].value for field, _ in settings_of(config_class)
+              if field.name in flag_values}
+    values.update(overrides)
+    return config_class(**values)
+
+
+def check_choices(config):
+    """Raise ValueError naming the flag for any setting outside its choices, below its minimum or not finite."""
+    for field, kind in settings_of(type(config)):
+        value, meta = getattr(config, field.name), field.metadata
+        if value is None:
+            continue
+        if meta["choices"] is not None and value not in meta["choices"]:
+            raise ValueError(f"--{field.name} must be one of {', '.join(map(str, meta['choices']))}; got {value!r}")
+        if kind in (int, float) and meta["finite"] and not math.isfinite(value):
+            raise ValueError(f"--{field.name} must be a finite number, got {value!r}")
+        if kind in (int, float) and meta["minimum"] is not None and not value >= meta["minimum"]:
+            raise ValueError(f"--{field.name} must be at least {meta['minimum']}, got {value!r}")
+    return config
