@@ -60,12 +60,9 @@ CONSUMER = textwrap.dedent("""
 
 
 def _small_model(seed=0):
-    """A random dfc_vae with a tamed log-variance head (random init gives log-variances near +-40)."""
+    """A random dfc_vae with the default (fan-in) initial weights, heads unscaled."""
     keras.utils.set_random_seed(seed)
-    model = facenet_vae.build_vae("dfc_vae", LATENT)
-    model.encoder.fc_log_variance.kernel.assign(model.encoder.fc_log_variance.kernel * 0.01)
-    model.encoder.fc_mean.kernel.assign(model.encoder.fc_mean.kernel * 0.05)
-    return model
+    return facenet_vae.build_vae("dfc_vae", LATENT)
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +125,8 @@ def test_signatures_run_in_plain_tensorflow_and_match_keras(model, exported, tmp
                         ("encode_u5", inputs["uint5"]), ("encode_u1_resized", inputs["uint1_50x50"])]:
         mean, log_var = _keras_encode(model, pixels)
         assert out[key + "/mean"].shape == (len(pixels), LATENT)
-        np.testing.assert_allclose(out[key + "/mean"], mean, rtol=1e-5, atol=1e-5)
-        np.testing.assert_allclose(out[key + "/log_variance"], log_var, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(out[key + "/mean"], mean, rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(out[key + "/log_variance"], log_var, rtol=1e-5, atol=1e-4)
     # uint8 and float inputs of the same pixels give the same codes.
     np.testing.assert_allclose(_keras_encode(model, inputs["uint5"])[0],
                                _keras_encode(model, inputs["uint5"].astype(np.float32))[0], atol=1e-6)
@@ -247,7 +244,7 @@ def test_training_run_ends_with_a_loadable_savedmodel(tmp_path):
                                 summary_every_n_steps=1, models_base_dir=str(tmp_path), verbose=0))
     exported = load_vae(os.path.join(run_dir, "saved_model"))
     from_run = load_vae(run_dir)
-    assert from_run.source.endswith("checkpoint ckpt-2")
+    assert from_run.source.endswith("final model.keras")
     pixels = np.random.default_rng(0).integers(0, 256, (2, 64, 64, 3)).astype(np.uint8)
     np.testing.assert_allclose(exported.encode_pixels(pixels)[0], from_run.encode_pixels(pixels)[0],
                                rtol=1e-5, atol=1e-4)

@@ -46,7 +46,8 @@ def _train_tiny_vae(run_dir):
     keras.utils.set_random_seed(1)
     faces = generate_synthetic_faces(TRAIN_IMAGES, seed=1)
     model = facenet_vae.build_vae("dfc_vae", LATENT)  # the default (fan-in) init, no hand-scaled heads
-    model.compile(make_optimizer(TrainConfig(initial_learning_rate=1e-3)), pixel_weight=0.5)
+    model.compile(make_optimizer(TrainConfig(initial_learning_rate=1e-3, max_nrof_steps=TRAIN_STEPS)),
+                  pixel_weight=0.5)
     normalized = pixels_to_normalized(faces.images).numpy()
     dataset = tf.data.Dataset.from_tensor_slices(normalized).shuffle(len(normalized), seed=0).repeat()
     model.fit(dataset.batch(TRAIN_BATCH), steps_per_epoch=TRAIN_STEPS, epochs=1, verbose=0)

@@ -94,8 +94,9 @@ def test_convs_have_no_bias_and_batch_norm_has_no_gamma(models, vae_def):
     assert not any("gamma" in variable.path for variable in model.weights)
 
 
-def test_kernel_initializer_is_truncated_normal_0_1(models):
-    kernel = models["dfc_vae_resnet"].slim_variables()["encoder/Conv2d_4b/Conv2d_4b_1/weights"].numpy()
+def test_facenet_kernel_initializer_is_truncated_normal_0_1():
+    model = build_vae("dfc_vae_resnet", 100, weights_init="facenet")
+    kernel = model.slim_variables()["encoder/Conv2d_4b/Conv2d_4b_1/weights"].numpy()
     assert kernel.size == 4 * 4 * 256 * 256
     # Standard deviation of N(0, 0.1) truncated at two standard deviations.
     a = 2.0
@@ -105,8 +106,19 @@ def test_kernel_initializer_is_truncated_normal_0_1(models):
     assert np.std(kernel) == pytest.approx(expected_std, abs=2e-3)
     assert abs(np.mean(kernel)) < 2e-3
     assert np.max(np.abs(kernel)) <= 0.2 + 1e-6
-    fc = models["dfc_vae_resnet"].slim_variables()["encoder/Fc_1/weights"].numpy()
+    fc = model.slim_variables()["encoder/Fc_1/weights"].numpy()
     assert np.std(fc) == pytest.approx(expected_std, abs=2e-3) and np.max(np.abs(fc)) <= 0.2 + 1e-6
+
+
+def test_default_kernel_initializer_is_scaled_to_fan_in(models):
+    """Uniform(+-sqrt(1/fan_in)) (PyTorch's default): std sqrt(1/(3 fan_in)); Fc_1 sees 4*4*256 inputs."""
+    variables = models["dfc_vae_resnet"].slim_variables()
+    kernel = variables["encoder/Conv2d_4b/Conv2d_4b_1/weights"].numpy()
+    fan_in = 4 * 4 * 256
+    assert np.std(kernel) == pytest.approx(math.sqrt(1 / (3 * fan_in)), rel=0.02)
+    assert np.max(np.abs(kernel)) <= math.sqrt(1 / fan_in) + 1e-7
+    fc = variables["encoder/Fc_2/weights"].numpy()
+    assert np.std(fc) == pytest.approx(math.sqrt(1 / (3 * fc.shape[0])), rel=0.05)
 
 
 def test_residual_blocks_scale_by_0_1(models):

@@ -32,7 +32,7 @@ def _deterministic_loss(model, images):
 def test_short_run_on_real_faces_lowers_the_loss(celeba_npz):
     images = _faces(celeba_npz, 256)
     model = facenet_vae.build_vae("dfc_vae", latent_var_size=16)
-    model.compile(make_optimizer(TrainConfig(initial_learning_rate=1e-3)), pixel_weight=0.5)
+    model.compile(make_optimizer(TrainConfig(initial_learning_rate=1e-3, max_nrof_steps=40)), pixel_weight=0.5)
     probe = images[:32]
     before = _deterministic_loss(model, probe)
     dataset = tf.data.Dataset.from_tensor_slices(images).shuffle(256, seed=0).repeat().batch(32)

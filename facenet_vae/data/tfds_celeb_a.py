@@ -40,13 +40,11 @@ def open_celeb_a(data_dir, split="all", download=False, shuffle_seed=None, limit
         builder = tfds.builder("celeb_a", data_dir=data_dir)
     except Exception as error:
         raise DataError(f"cannot open tensorflow-datasets celeb_a in {where}: {error}") from error
-    if not builder.is_prepared():
-        if not download:
-            raise DataError(
-                f"the tensorflow-datasets data set celeb_a is not in {where} (looked for {builder.data_dir}); "
-                "run with --tfds_download to let tensorflow-datasets download and prepare it there, or prepare it "
-                f"beforehand with `tfds build celeb_a --data_dir={data_dir or '<data_dir>'}` "
-                "(add --manual_dir=<folder> if you downloaded the CelebA files yourself)")
+    missing = (f"the tensorflow-datasets data set celeb_a is not in {where} (looked for {builder.data_dir}); "
+               "run with --tfds_download to let tensorflow-datasets download and prepare it there, or prepare it "
+               f"beforehand with `tfds build celeb_a --data_dir={data_dir or '<data_dir>'}` "
+               "(add --manual_dir=<folder> if you downloaded the CelebA files yourself)")
+    if download and not builder.is_prepared():
         try:
             builder.download_and_prepare()
         except Exception as error:  # network and Google Drive quota errors come in many types
@@ -57,7 +55,11 @@ def open_celeb_a(data_dir, split="all", download=False, shuffle_seed=None, limit
         raise DataError(f"celeb_a in {builder.data_dir} has attributes {sorted(keys)}, not CelebA's 40")
     tfds_split = TFDS_SPLITS[split] if not limit else f"{TFDS_SPLITS[split]}[:{int(limit)}]"
     read_config = tfds.ReadConfig(shuffle_seed=shuffle_seed)
-    examples = builder.as_dataset(split=tfds_split, shuffle_files=shuffle_seed is not None, read_config=read_config)
+    try:  # as_dataset, not is_prepared(), decides: tfds.testing.mock_data serves unprepared builders
+        examples = builder.as_dataset(split=tfds_split, shuffle_files=shuffle_seed is not None,
+                                      read_config=read_config)
+    except AssertionError as error:  # tensorflow-datasets' "could not find data" for an unprepared set
+        raise DataError(missing) from error
     count = int(examples.cardinality())
     if count < 0:
         count = sum(builder.info.splits[name].num_examples for name in TFDS_SPLITS[split].split("+"))
