@@ -1,0 +1,94 @@
+"""``python -m facenet_vae.explore`` (console script ``facenet-vae-explore``): serve the face explorer page.
+
+    python -m facenet_vae.explore                          # the shipped model, http://127.0.0.1:8000/
+    python -m facenet_vae.explore --model=RUN --port=8080  # a run folder or model.keras
+    python -m facenet_vae.explore --host=0.0.0.0           # reachable from the network (warns loudly)
+
+The port is bound before the model loads, so a taken port fails at once. Ctrl-C stops the server
+and exits with 0. Errors are one line (``console.fail``): 2 for a wrong command line, 1 otherwise.
+"""
+import os
+import sys
+
+from absl import flags
+
+from facenet_vae.cli.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, quiet_tensorflow
+from facenet_vae.explore.options import ExploreOptions
+from facenet_vae.settings import check_choices, define_flags, from_flags
+
+TOOL = "explore"
+USAGE = ("usage: python -m facenet_vae.explore [--model=RUN_FOLDER|model.keras] [--attribute_vectors_file=H5] "
+         "[--host=127.0.0.1] [--port=8000] [--verbose]")
+
+
+def parse_options(argv):
+    """Return the ``ExploreOptions`` of a command line (``argv[0]`` is the program); flags.Error or
+    ValueError naming the flag for a wrong one."""
+    flag_values = flags.FlagValues()
+    define_flags(ExploreOptions, flag_values, module_name="facenet_vae.explore")
+    rest = flag_values(list(argv))
+    if len(rest) > 1:
+        raise flags.Error(f"unexpected arguments {' '.join(rest[1:])}; {USAGE}")
+    return check_choices(from_flags(ExploreOptions, flag_values))
+
+
+def network_warning(server_url, host):
+    """Return the loud warning printed when the server listens beyond this machine."""
+    rule = "!" * 78
+    return (f"{rule}\nexplore: WARNING: listening on {host}: this page is REACHABLE FROM THE NETWORK by anyone who "
+            f"can reach this machine ({server_url} here), with no password. Anyone can upload photos to it. "
+            f"Leave out --host to keep it on 127.0.0.1.\n{rule}")
+
+
+def _help():
+    flag_values = flags.FlagValues()
+    define_flags(ExploreOptions, flag_values, module_name="facenet_vae.explore")
+    return f"{__doc__.strip()}\n\n{USAGE}\n\n{flag_values.get_help()}"
+
+
+def main(argv=None):
+    """Serve the explorer until Ctrl-C; returns the exit status (EXIT_OK after Ctrl-C)."""
+    argv = sys.argv if argv is None else argv
+    if any(arg in ("-h", "--help", "--helpfull", "-help") for arg in argv[1:]):
+        print(_help())
+        return EXIT_OK
+    try:
+        options = parse_options(argv)
+    except (flags.Error, ValueError) as error:
+        return fail(TOOL, error, EXIT_USAGE)
+    quiet_tensorflow(options.verbose)
+    if options.model and not os.path.exists(os.path.expanduser(options.model)):
+        return fail(TOOL, f"--model={options.model} does not exist (expected a training run folder or a .keras file)")
+    from facenet_vae.explore.backend import load_explorer
+    from facenet_vae.explore.server import ExplorerServer
+    from facenet_vae.loading import shipped_model_path
+    if not options.model and not os.path.isfile(shipped_model_path()):
+        return fail(TOOL, f"no --model given and the shipped model {shipped_model_path()} is missing: pass "
+                          f"--model=<training run folder | model.keras>, or use a source checkout, which ships it")
+    try:
+        server = ExplorerServer((options.host, options.port), verbose=options.verbose)
+    except OSError as error:
+        return fail(TOOL, f"cannot listen on {options.host} port {options.port}: {error.strerror or error}")
+    if not options.is_local():
+        print(network_warning(server.url(), options.host), file=sys.stderr, flush=True)
+    try:
+        server.explorer = load_explorer(options.model, options.attribute_vectors_file)
+    except (OSError, ValueError) as error:
+        server.server_close()
+        return fail(TOOL, error, EXIT_FAILED)
+    explorer = server.explorer
+    sliders = sum(slider["vector"] is not None for slider in explorer.sliders)
+    print(f"explore: {explorer.vae.source}; {sliders} attribute sliders"
+          f"{' from ' + explorer.attribute_vectors_file if explorer.attribute_vectors_file else ''}", flush=True)
+    print(f"explore: open {server.url()} in a browser (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("explore: stopped", flush=True)
+    finally:
+        server.server_close()
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,314 @@
+// The explorer page: a face from the prior, a photo or a link; attribute sliders acting on its latent;
+// faces from A to B; the state in the address. Decoding runs here (decoder.js); the server only
+// encodes photos and draws prior samples (facenet_vae/explore/server.py).
+import { Renderer, loadDecoder, toImageData } from "./decoder.js";
+import { animatedGif, canvasPng, save } from "./downloads.js";
+import { latentFromText, latentToText, linear, positions, spherical } from "./latent.js";
+
+const $ = (id) => document.getElementById(id);
+const SLIDER_RANGE = 3;
+const URL_DELAY_MS = 250;
+
+const state = {
+  model: null,       // /api/model
+  decoder: null,
+  base: null,        // Float32Array: the face before the sliders
+  sliders: [],       // one amount per attribute
+  origin: "",        // where the base came from, in words
+  seed: null,        // the seed of a prior draw, else null
+  a: null,
+  b: null,
+  strip: [],         // the strip's latents
+  stripImages: [],   // and their ImageData
+};
+let face = null;     // Renderer of the current face
+let scrub = null;    // Renderer of the face at the scrubber
+let stripWork = Promise.resolve();
+let urlTimer = null;
+let sampleRequest = 0;
+
+function showMessage(text, kind = "error") {
+  const message = $("message");
+  message.textContent = text || "";
+  message.className = kind;
+  message.hidden = !text;
+}
+
+function currentLatent() {
+  if (!state.base) return null;
+  const latent = Float64Array.from(state.base);
+  state.model.attributes.forEach((attribute, k) => {
+    const amount = state.sliders[k];
+    if (amount && attribute.vector) attribute.vector.forEach((v, i) => { latent[i] += amount * v; });
+  });
+  return Float32Array.from(latent);
+}
+
+function interpolate(t) {
+  const path = $("interpolation").value === "spherical" ? spherical : linear;
+  return path(state.a, state.b, t);
+}
+
+// -- the address -----------------------------------------------------------------------------------
+
+function writeUrl() {
+  clearTimeout(urlTimer);
+  urlTimer = null;
+  if (!state.base) return;
+  const params = new URLSearchParams();
+  params.set("z", latentToText(state.base));
+  const edits = state.model.attributes.map((a, k) => [a.name, state.sliders[k]]).filter(([, v]) => v);
+  if (edits.length) params.set("edit", edits.map(([name, v]) => `${name}:${v}`).join(","));
+  if (state.seed !== null) params.set("seed", state.seed);
+  params.set("temperature", $("temperature").value);
+  if (state.a) params.set("a", latentToText(state.a));
+  if (state.b) params.set("b", latentToText(state.b));
+  if (state.a && state.b) params.set("path", $("interpolation").value);
+  history.replaceState(null, "", `#${params}`);
+}
+
+function scheduleUrl() {
+  if (urlTimer === null) urlTimer = setTimeout(writeUrl, URL_DELAY_MS);
+}
+
+// Restores the state a link holds; returns false (with a message) when it holds no usable face.
+function readUrl() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  if (!params.get("z")) return false;
+  const size = state.model.latent_var_size;
+  try {
+    const base = latentFromText(params.get("z"), size);
+    const sliders = state.model.attributes.map(() => 0);
+    for (const edit of (params.get("edit") || "").split(",").filter(Boolean)) {
+      const [name, value] = edit.split(":");
+      const k = state.model.attributes.findIndex((a) => a.name === name);
+      if (k < 0 || !Number.isFinite(Number(value))) throw new Error(`the link edits an unknown attribute "${name}"`);
+      sliders[k] = Math.max(-SLIDER_RANGE, Math.min(SLIDER_RANGE, Number(value)));
+    }
+    const a = params.get("a") ? latentFromText(params.get("a"), size) : null;
+    const b = params.get("b") ? latentFromText(params.get("b"), size) : null;
+    if (params.get("temperature")) $("temperature").value = params.get("temperature");
+    if (["linear", "spherical"].includes(params.get("path"))) $("interpolation").value = params.get("path");
+    const seed = params.get("seed");
+    setBase(base, seed !== null ? `seed ${seed}` : "the face in the link", seed !== null ? Number(seed) : null);
+    state.sliders = sliders;
+    syncSliders();
+    face.request();
+    state.a = a;
+    state.b = b;
+    updateEnds();
+    return true;
+  } catch (error) {
+    showMessage(`${error.message}: showing a random face instead.`);
+    return false;
+  }
+}
+
+// -- the current face ------------------------------------------------------------------------------
+
+function setBase(latent, origin, seed = null) {
+  state.base = latent;
+  state.origin = origin;
+  state.seed = seed;
+  if (seed !== null) $("seed").value = seed;
+  state.sliders = state.model.attributes.map(() => 0);
+  syncSliders();
+  $("face-info").textContent = `Face: ${origin}.`;
+  face.request();
+}
+
+async function sample(seed) {
+  const temperature = Number($("temperature").value);
+  const request = ++sampleRequest;
+  const response = await fetch(`api/sample?seed=${seed}&temperature=${temperature}`);
+  const answer = await response.json();
+  if (request !== sampleRequest) return;
+  if (!response.ok) {
+    showMessage(answer.error);
+    return;
+  }
+  showMessage("");
+  setBase(latentFromText(answer.z, state.model.latent_var_size),
+    `seed ${seed}, temperature ${temperature.toFixed(2)} (the first face of generate.py --mode=sample --seed=${seed}` +
+    `${temperature !== 1 ? ` --temperature=${temperature}` : ""})`, seed);
+}
+
+async function upload(file) {
+  if (file.size > state.model.max_upload_bytes) {
+    showMessage(`${file.name}: ${(file.size / 2 ** 20).toFixed(1)} MB is over the ` +
+      `${state.model.max_upload_bytes / 2 ** 20} MB limit for a photo.`);
+    return;
+  }
+  showMessage(`Encoding ${file.name}…`, "info");
+  let response;
+  try {
+    response = await fetch("api/encode", {
+      method: "POST", body: file, headers: { "Content-Type": "application/octet-stream", "X-Filename": encodeURIComponent(file.name) },
+    });
+  } catch (error) {
+    showMessage(`${file.name}: the server did not answer (${error.message}).`);
+    return;
+  }
+  const answer = await response.json().catch(() => ({ error: `${file.name}: the server answered ${response.status}` }));
+  if (!response.ok) {
+    showMessage(answer.error);
+    return;
+  }
+  showMessage("");
+  $("crop").src = answer.crop;
+  $("crop-caption").textContent = `The model's view of ${file.name} (${answer.width}x${answer.height}): ${answer.framing}.`;
+  $("crop-figure").hidden = false;
+  setBase(latentFromText(answer.z, state.model.latent_var_size), `your photo ${file.name}`);
+}
+
+// -- sliders ---------------------------------------------------------------------------------------
+
+function buildSliders() {
+  const container = $("sliders");
+  const attributes = state.model.attributes;
+  if (!attributes.length) {
+    $("attributes-note").textContent = "No attribute vectors for this model, so no sliders: write them with " +
+      "python generate.py --mode=attributes (see the README), or start with --attribute_vectors_file=FILE.";
+    return;
+  }
+  $("attributes-note").textContent = `Each slider adds k times its attribute's vector (mean latent of faces with ` +
+    `it minus those without, from ${state.model.attribute_vectors_file}), k from -${SLIDER_RANGE} to +${SLIDER_RANGE}.`;
+  attributes.forEach((attribute, k) => {
+    const row = document.createElement("div");
+    row.className = "slider";
+    const id = `slider-${k}`;
+    row.innerHTML = `<label for="${id}"></label><input id="${id}" type="range" min="-${SLIDER_RANGE}" ` +
+      `max="${SLIDER_RANGE}" step="0.05" value="0"><output for="${id}">0.00</output>`;
+    row.querySelector("label").textContent = attribute.name.replace(/_/g, " ");
+    row.querySelector("label").title = `${attribute.name}: ${attribute.with} faces with it, ${attribute.without} without`;
+    const input = row.querySelector("input");
+    input.dataset.attribute = attribute.name;
+    input.disabled = !attribute.vector;
+    if (attribute.note) {
+      const note = document.createElement("div");
+      note.className = "few";
+      note.textContent = attribute.note;
+      row.appendChild(note);
+    }
+    input.addEventListener("input", (event) => {
+      state.sliders[k] = Number(input.value);
+      row.querySelector("output").textContent = state.sliders[k].toFixed(2);
+      face.request(event.timeStamp);
+    });
+    container.appendChild(row);
+  });
+}
+
+function syncSliders() {
+  state.model.attributes.forEach((_, k) => {
+    const input = $(`slider-${k}`);
+    if (!input) return;
+    input.value = state.sliders[k];
+    input.parentElement.querySelector("output").textContent = Number(state.sliders[k]).toFixed(2);
+  });
+}
+
+// -- from A to B -----------------------------------------------------------------------------------
+
+async function paintLatent(canvas, latent) {
+  const [rgb] = await state.decoder.decode([latent]);
+  canvas.getContext("2d").putImageData(toImageData(rgb, canvas.width, canvas.height), 0, 0);
+}
+
+function updateEnds() {
+  stripWork = stripWork.then(async () => {
+    if (state.a) await paintLatent($("face-a"), state.a);
+    if (state.b) await paintLatent($("face-b"), state.b);
+    const ready = Boolean(state.a && state.b);
+    ["scrubber", "use-scrubbed", "download-strip", "download-gif"].forEach((id) => { $(id).disabled = !ready; });
+    if (!ready) return;
+    const size = state.model.image_size;
+    const steps = Math.max(2, Math.min(16, Math.round(Number($("steps").value)) || 8));
+    state.strip = positions(steps).map(interpolate);
+    const pixels = await state.decoder.decode(state.strip);
+    state.stripImages = pixels.map((rgb) => toImageData(rgb, size, size));
+    const strip = $("strip");
+    strip.width = steps * size;
+    state.stripImages.forEach((image, i) => strip.getContext("2d").putImageData(image, i * size, 0));
+    $("interpolation-note").textContent = `${steps} faces on the ${$("interpolation").value} path from A to B ` +
+      "(both ends included); the scrubber shows any point between.";
+    scrub.request();
+    scheduleUrl();
+  }).catch((error) => showMessage(`could not decode the faces from A to B: ${error.message}`));
+  return stripWork;
+}
+
+// -- start -----------------------------------------------------------------------------------------
+
+function wire() {
+  $("random").addEventListener("click", () => sample(Math.floor(Math.random() * 2 ** 31)));
+  $("seed").addEventListener("change", () => {
+    const seed = Number($("seed").value);
+    if (Number.isInteger(seed) && seed >= 0) sample(seed); else showMessage("the seed must be a whole number from 0");
+  });
+  $("temperature").addEventListener("input", () => {
+    $("temperature-value").textContent = Number($("temperature").value).toFixed(2);
+  });
+  $("temperature").addEventListener("change", () => { if (state.seed !== null) sample(state.seed); });
+  $("upload").addEventListener("change", () => {
+    const file = $("upload").files[0];
+    $("upload").value = "";
+    if (file) upload(file);
+  });
+  $("reset").addEventListener("click", (event) => {
+    state.sliders = state.model.attributes.map(() => 0);
+    syncSliders();
+    face.request(event.timeStamp);
+  });
+  $("set-a").addEventListener("click", () => { state.a = currentLatent(); updateEnds(); });
+  $("set-b").addEventListener("click", () => { state.b = currentLatent(); updateEnds(); });
+  $("interpolation").addEventListener("change", () => updateEnds());
+  $("steps").addEventListener("change", () => updateEnds());
+  $("scrubber").addEventListener("input", (event) => scrub.request(event.timeStamp));
+  $("use-scrubbed").addEventListener("click", () => {
+    setBase(interpolate(Number($("scrubber").value)), `the point ${$("scrubber").value} of the way from A to B`);
+  });
+  $("download-face").addEventListener("click", async () => save(await canvasPng($("face")), "face.png"));
+  $("download-strip").addEventListener("click", async () => save(await canvasPng($("strip")), "interpolation.png"));
+  $("download-gif").addEventListener("click", () => save(animatedGif(state.stripImages), "interpolation.gif"));
+  window.addEventListener("hashchange", () => readUrl());
+}
+
+async function start() {
+  const response = await fetch("api/model");
+  state.model = await response.json();
+  const model = state.model;
+  const size = model.image_size;
+  state.decoder = await loadDecoder("api/decoder.onnx", model.latent_var_size, size);
+  $("model-info").textContent = `${model.source} · ${model.vae_def || "unknown definition"}, latent size ` +
+    `${model.latent_var_size}, ${size}x${size} faces · photos are framed as in training: ${model.framing} · ` +
+    `decoding with onnxruntime-web (wasm, ${state.decoder.threads} thread${state.decoder.threads > 1 ? "s" : ""})`;
+  face = new Renderer($("face"), state.decoder, size, currentLatent, scheduleUrl);
+  scrub = new Renderer($("scrub-face"), state.decoder, size,
+    () => (state.a && state.b ? interpolate(Number($("scrubber").value)) : null));
+  buildSliders();
+  wire();
+  document.querySelectorAll("button").forEach((button) => { button.disabled = false; });
+  ["scrubber", "use-scrubbed", "download-strip", "download-gif"].forEach((id) => { $(id).disabled = true; });
+  if (!readUrl()) await sample(Number($("seed").value) || 0);
+  await face.idle();
+  window.explorer.ready = true;
+}
+
+window.explorer = {
+  ready: false,
+  state,
+  currentLatent: () => Array.from(currentLatent()),
+  shownLatent: () => Array.from(face.shown),
+  scrubLatent: () => (scrub.shown ? Array.from(scrub.shown) : null),
+  stripLatents: () => state.strip.map((latent) => Array.from(latent)),
+  latencies: () => face.latencies.concat(scrub.latencies),
+  idle: async () => { await stripWork; await face.idle(); await scrub.idle(); },
+  writeUrl,
+  updateEnds,
+};
+
+start().catch((error) => {
+  showMessage(`The explorer could not start: ${error.message}`);
+  $("model-info").textContent = "";
+});
