@@ -117,7 +117,7 @@ function setBase(latent, origin, seed = null) {
   face.request();
 }
 
-async function sample(seed) {
+async function sample(seed, keepMessage = false) {
   const temperature = Number($("temperature").value);
   const request = ++sampleRequest;
   const response = await fetch(`api/sample?seed=${seed}&temperature=${temperature}`);
@@ -127,7 +127,7 @@ async function sample(seed) {
     showMessage(answer.error);
     return;
   }
-  showMessage("");
+  if (!keepMessage) showMessage("");
   setBase(latentFromText(answer.z, state.model.latent_var_size),
     `seed ${seed}, temperature ${temperature.toFixed(2)} (the first face of generate.py --mode=sample --seed=${seed}` +
     `${temperature !== 1 ? ` --temperature=${temperature}` : ""})`, seed);
@@ -290,7 +290,7 @@ async function start() {
   wire();
   document.querySelectorAll("button").forEach((button) => { button.disabled = false; });
   ["scrubber", "use-scrubbed", "download-strip", "download-gif"].forEach((id) => { $(id).disabled = true; });
-  if (!readUrl()) await sample(Number($("seed").value) || 0);
+  if (!readUrl()) await sample(Number($("seed").value) || 0, true);
   await face.idle();
   window.explorer.ready = true;
 }
