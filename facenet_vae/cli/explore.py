@@ -59,7 +59,11 @@ def main(argv=None):
     quiet_tensorflow(options.verbose)
     if options.model and not os.path.exists(os.path.expanduser(options.model)):
         return fail(TOOL, f"--model={options.model} does not exist (expected a training run folder or a .keras file)")
-    from facenet_vae.explore.backend import load_explorer
+    try:
+        from facenet_vae.explore.backend import load_explorer
+    except ImportError as error:  # tf2onnx and onnx come with the export extra
+        return fail(TOOL, f"the explorer exports the decoder to ONNX and needs the export extra ({error}): "
+                          f"pip install -e '.[export]'")
     from facenet_vae.explore.server import ExplorerServer
     from facenet_vae.loading import shipped_model_path
     if not options.model and not os.path.isfile(shipped_model_path()):

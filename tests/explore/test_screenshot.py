@@ -1,0 +1,35 @@
+"""The README's screenshot of the explorer (docs/explorer.png), taken here in headless Chromium.
+
+It shows the shipped model when the checkout has it (else the tiny test model): a prior face as A, a
+real CelebA photo as B and as the current face, edited with the Smiling and Eyeglasses sliders.
+"""
+import pathlib
+
+from PIL import Image
+
+SCREENSHOT = pathlib.Path(__file__).resolve().parents[2] / "docs" / "explorer.png"
+
+
+def test_screenshot_for_the_readme(explorer_page, explorer, shared_dir):
+    page = explorer_page.open()
+    page.page.fill("#seed", "3")
+    page.page.dispatch_event("#seed", "change")
+    page.page.wait_for_function('() => document.getElementById("face-info").textContent.includes("seed 3,")')
+    page.idle()
+    page.page.click("#set-a")
+    photo = sorted((shared_dir / "data" / "celeba_subset_aligned").glob("*/*.jpg"))[45]
+    page.page.set_input_files("#upload", str(photo))
+    page.page.wait_for_function('() => document.getElementById("face-info").textContent.includes("your photo")')
+    page.idle()
+    page.page.click("#set-b")
+    names = [s["name"] for s in explorer.sliders if s["vector"] is not None]
+    for name, amount in (("Smiling", 1.5), ("Eyeglasses", 2.0)):
+        if name in names:
+            page.set_slider(name, amount)
+    page.page.fill("#scrubber", "0.5")
+    page.idle()
+    assert page.console_errors == [] and page.message() == ""
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.page.screenshot(path=str(SCREENSHOT), full_page=True)
+    with Image.open(SCREENSHOT) as image:
+        assert image.format == "PNG" and image.width == 1280 and image.height >= 800
