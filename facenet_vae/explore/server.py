@@ -98,6 +98,10 @@ class ExplorerHandler(BaseHTTPRequestHandler):
     def _error(self, status, message):
         self._json({"error": message}, status)
 
+    def _internal_error(self, error):
+        sys.stderr.write(f"explore: {self.command} {self.path[:80]} failed: {type(error).__name__}: {error}\n")
+        self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"the server failed: {type(error).__name__}: {error}")
+
     def _query(self):
         return urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query, keep_blank_values=True)
 
@@ -130,6 +134,8 @@ class ExplorerHandler(BaseHTTPRequestHandler):
                 return self._send(HTTPStatus.OK, _png_bytes(explorer.decode(latent)), "image/png")
         except (RequestError, LatentError) as error:
             return self._error(getattr(error, "status", HTTPStatus.BAD_REQUEST), str(error))
+        except Exception as error:  # noqa: BLE001 (the page gets one line; the server keeps serving)
+            return self._internal_error(error)
         try:
             path = static_file(self.path)
         except UnicodeDecodeError:
@@ -168,6 +174,8 @@ class ExplorerHandler(BaseHTTPRequestHandler):
             upload = self.server.explorer.encode_upload(contents, filename)
         except RequestError as error:
             return self._error(error.status, str(error))
+        except Exception as error:  # noqa: BLE001
+            return self._internal_error(error)
         crop = "data:image/png;base64," + base64.b64encode(_png_bytes(upload.face)).decode("ascii")
         self._json({"z": latent_to_text(upload.latent), "crop": crop, "width": upload.width,
                     "height": upload.height, "framing": self.server.explorer.vae.framing.describe()})
@@ -190,6 +198,16 @@ class ExplorerServer(ThreadingHTTPServer):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, ExplorerHandler)
+
+    def handle_error(self, request, client_address):
+        """A browser that hangs up mid-answer is no error; anything else is one line (a traceback with --verbose)."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        if self.verbose:
+            super().handle_error(request, client_address)
+        else:
+            sys.stderr.write(f"explore: error answering {client_address[0]}: {type(error).__name__}: {error}\n")
 
     def url(self):
         """Return the page's address, naming 127.0.0.1 when listening on every interface."""

@@ -3,6 +3,8 @@ folder are 404; wrong-shape or NaN latents are 400."""
 import http.client
 import io
 import json
+import socket
+import struct
 import urllib.parse
 
 import numpy as np
@@ -155,3 +157,23 @@ def test_a_bad_latent_in_the_address_is_a_message_not_a_crash(explorer_page, exp
         assert expected in page.message() and "random face" in page.message()
         assert len(page.latent()) == size and np.all(np.isfinite(page.latent()))
         assert page.console_errors == []
+
+
+def test_a_browser_hanging_up_mid_answer_is_not_an_error(server_url, capfd):
+    for _ in range(3):
+        connection = _connection(server_url)
+        connection.request("GET", "/vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm")
+        connection.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not FIN
+        connection.close()
+    _assert_still_serving(server_url)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_failure_inside_is_one_line_500_and_the_server_keeps_serving(server_url, explorer, monkeypatch, capfd):
+    def broken(latent):
+        raise RuntimeError("decoder exploded")
+    monkeypatch.setattr(explorer, "decode", broken)
+    status, body = _request(server_url, "GET", f"/api/decode?z={latent_to_text(np.zeros(explorer.vae.latent_var_size))}")
+    assert status == 500 and json.loads(body) == {"error": "the server failed: RuntimeError: decoder exploded"}
+    assert capfd.readouterr().err.count("\n") == 1
+    _assert_still_serving(server_url)
