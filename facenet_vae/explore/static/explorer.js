@@ -1,9 +1,10 @@
 // The explorer page: a face from the prior, a photo or a link; attribute sliders acting on its latent;
 // faces from A to B; the state in the address. Decoding runs here (decoder.js); the server only
 // encodes photos and draws prior samples (facenet_vae/explore/server.py).
-import { Renderer, loadDecoder, toImageData } from "./decoder.js";
-import { animatedGif, canvasPng, save } from "./downloads.js";
-import { latentFromText, latentToText, linear, positions, spherical } from "./latent.js";
+import { Renderer, loadDecoder } from "./decoder.js";
+import { canvasPng, save } from "./downloads.js";
+import { PathPanel } from "./interpolation.js";
+import { latentFromText, latentToText } from "./latent.js";
 
 const $ = (id) => document.getElementById(id);
 const SLIDER_RANGE = 3;
@@ -16,14 +17,9 @@ const state = {
   sliders: [],       // one amount per attribute
   origin: "",        // where the base came from, in words
   seed: null,        // the seed of a prior draw, else null
-  a: null,
-  b: null,
-  strip: [],         // the strip's latents
-  stripImages: [],   // and their ImageData
 };
 let face = null;     // Renderer of the current face
-let scrub = null;    // Renderer of the face at the scrubber
-let stripWork = Promise.resolve();
+let path = null;     // PathPanel: from A to B
 let urlTimer = null;
 let sampleRequest = 0;
 
@@ -44,11 +40,6 @@ function currentLatent() {
   return Float32Array.from(latent);
 }
 
-function interpolate(t) {
-  const path = $("interpolation").value === "spherical" ? spherical : linear;
-  return path(state.a, state.b, t);
-}
-
 // -- the address -----------------------------------------------------------------------------------
 
 function writeUrl() {
@@ -61,9 +52,9 @@ function writeUrl() {
   if (edits.length) params.set("edit", edits.map(([name, v]) => `${name}:${v}`).join(","));
   if (state.seed !== null) params.set("seed", state.seed);
   params.set("temperature", $("temperature").value);
-  if (state.a) params.set("a", latentToText(state.a));
-  if (state.b) params.set("b", latentToText(state.b));
-  if (state.a && state.b) params.set("path", $("interpolation").value);
+  if (path.a) params.set("a", latentToText(path.a));
+  if (path.b) params.set("b", latentToText(path.b));
+  if (path.ready()) params.set("path", path.path());
   history.replaceState(null, "", `#${params}`);
 }
 
@@ -88,15 +79,12 @@ function readUrl() {
     const a = params.get("a") ? latentFromText(params.get("a"), size) : null;
     const b = params.get("b") ? latentFromText(params.get("b"), size) : null;
     if (params.get("temperature")) $("temperature").value = params.get("temperature");
-    if (["linear", "spherical"].includes(params.get("path"))) $("interpolation").value = params.get("path");
     const seed = params.get("seed");
     setBase(base, seed !== null ? `seed ${seed}` : "the face in the link", seed !== null ? Number(seed) : null);
     state.sliders = sliders;
     syncSliders();
     face.request();
-    state.a = a;
-    state.b = b;
-    updateEnds();
+    path.setEnds(a, b, ["linear", "spherical"].includes(params.get("path")) ? params.get("path") : null);
     return true;
   } catch (error) {
     showMessage(`${error.message}: showing a random face instead.`);
@@ -208,36 +196,6 @@ function syncSliders() {
   });
 }
 
-// -- from A to B -----------------------------------------------------------------------------------
-
-async function paintLatent(canvas, latent) {
-  const [rgb] = await state.decoder.decode([latent]);
-  canvas.getContext("2d").putImageData(toImageData(rgb, canvas.width, canvas.height), 0, 0);
-}
-
-function updateEnds() {
-  stripWork = stripWork.then(async () => {
-    if (state.a) await paintLatent($("face-a"), state.a);
-    if (state.b) await paintLatent($("face-b"), state.b);
-    const ready = Boolean(state.a && state.b);
-    ["scrubber", "use-scrubbed", "download-strip", "download-gif"].forEach((id) => { $(id).disabled = !ready; });
-    if (!ready) return;
-    const size = state.model.image_size;
-    const steps = Math.max(2, Math.min(16, Math.round(Number($("steps").value)) || 8));
-    state.strip = positions(steps).map(interpolate);
-    const pixels = await state.decoder.decode(state.strip);
-    state.stripImages = pixels.map((rgb) => toImageData(rgb, size, size));
-    const strip = $("strip");
-    strip.width = steps * size;
-    state.stripImages.forEach((image, i) => strip.getContext("2d").putImageData(image, i * size, 0));
-    $("interpolation-note").textContent = `${steps} faces on the ${$("interpolation").value} path from A to B ` +
-      "(both ends included); the scrubber shows any point between.";
-    scrub.request();
-    scheduleUrl();
-  }).catch((error) => showMessage(`could not decode the faces from A to B: ${error.message}`));
-  return stripWork;
-}
-
 // -- start -----------------------------------------------------------------------------------------
 
 function wire() {
@@ -260,17 +218,7 @@ function wire() {
     syncSliders();
     face.request(event.timeStamp);
   });
-  $("set-a").addEventListener("click", () => { state.a = currentLatent(); updateEnds(); });
-  $("set-b").addEventListener("click", () => { state.b = currentLatent(); updateEnds(); });
-  $("interpolation").addEventListener("change", () => updateEnds());
-  $("steps").addEventListener("change", () => updateEnds());
-  $("scrubber").addEventListener("input", (event) => scrub.request(event.timeStamp));
-  $("use-scrubbed").addEventListener("click", () => {
-    setBase(interpolate(Number($("scrubber").value)), `the point ${$("scrubber").value} of the way from A to B`);
-  });
   $("download-face").addEventListener("click", async () => save(await canvasPng($("face")), "face.png"));
-  $("download-strip").addEventListener("click", async () => save(await canvasPng($("strip")), "interpolation.png"));
-  $("download-gif").addEventListener("click", () => save(animatedGif(state.stripImages), "interpolation.gif"));
   window.addEventListener("hashchange", () => readUrl());
 }
 
@@ -284,12 +232,13 @@ async function start() {
     `${model.latent_var_size}, ${size}x${size} faces · photos are framed as in training: ${model.framing} · ` +
     `decoding with onnxruntime-web (wasm, ${state.decoder.threads} thread${state.decoder.threads > 1 ? "s" : ""})`;
   face = new Renderer($("face"), state.decoder, size, currentLatent, scheduleUrl);
-  scrub = new Renderer($("scrub-face"), state.decoder, size,
-    () => (state.a && state.b ? interpolate(Number($("scrubber").value)) : null));
   buildSliders();
   wire();
   document.querySelectorAll("button").forEach((button) => { button.disabled = false; });
-  ["scrubber", "use-scrubbed", "download-strip", "download-gif"].forEach((id) => { $(id).disabled = true; });
+  path = new PathPanel(state.decoder, size, {
+    current: currentLatent, onUse: (latent, words) => setBase(latent, words), onChange: scheduleUrl,
+    onError: showMessage,
+  });
   if (!readUrl()) await sample(Number($("seed").value) || 0, true);
   await face.idle();
   window.explorer.ready = true;
@@ -300,12 +249,11 @@ window.explorer = {
   state,
   currentLatent: () => Array.from(currentLatent()),
   shownLatent: () => Array.from(face.shown),
-  scrubLatent: () => (scrub.shown ? Array.from(scrub.shown) : null),
-  stripLatents: () => state.strip.map((latent) => Array.from(latent)),
-  latencies: () => face.latencies.concat(scrub.latencies),
-  idle: async () => { await stripWork; await face.idle(); await scrub.idle(); },
+  scrubLatent: () => (path.scrub.shown ? Array.from(path.scrub.shown) : null),
+  stripLatents: () => path.strip.map((latent) => Array.from(latent)),
+  latencies: () => face.latencies.concat(path.scrub.latencies),
+  idle: async () => { await path.idle(); await face.idle(); },
   writeUrl,
-  updateEnds,
 };
 
 start().catch((error) => {
