@@ -17,6 +17,7 @@ from facenet_vae.explore.options import ExploreOptions
 from facenet_vae.settings import check_choices, define_flags, from_flags
 
 TOOL = "explore"
+MAX_PORT = 65535
 USAGE = ("usage: python -m facenet_vae.explore [--model=RUN_FOLDER|model.keras] [--attribute_vectors_file=H5] "
          "[--host=127.0.0.1] [--port=8000] [--verbose]")
 
@@ -29,7 +30,10 @@ def parse_options(argv):
     rest = flag_values(list(argv))
     if len(rest) > 1:
         raise flags.Error(f"unexpected arguments {' '.join(rest[1:])}; {USAGE}")
-    return check_choices(from_flags(ExploreOptions, flag_values))
+    options = check_choices(from_flags(ExploreOptions, flag_values))
+    if options.port > MAX_PORT:
+        raise ValueError(f"--port must be at most {MAX_PORT}, got {options.port}")
+    return options
 
 
 def network_warning(server_url, host):

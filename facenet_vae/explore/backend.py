@@ -73,7 +73,7 @@ def attribute_sliders(vectors):
             note = f"no vector: the encoded set had {with_it} faces with it and {without} without"
         elif min(with_it, without) < FEW_IMAGES:
             fewer, what = (with_it, "with") if with_it < without else (without, "without")
-            note = f"built from only {fewer} faces {what} it: expect other changes too"
+            note = f"built from only {fewer} face{'' if fewer == 1 else 's'} {what} it: expect other changes too"
         sliders.append({"name": name, "vector": vector.tolist() if defined else None, "with": with_it,
                         "without": without, "note": note})
     return sliders

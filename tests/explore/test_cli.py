@@ -139,7 +139,7 @@ def test_missing_shipped_model_names_the_fix(capsys, monkeypatch, tmp_path):
     assert "no --model given and the shipped model" in line and "pass --model=" in line
 
 
-@pytest.mark.parametrize("args", [["--port=-1"], ["--port=http"], ["--no_such_flag"], ["stray"]])
+@pytest.mark.parametrize("args", [["--port=-1"], ["--port=65536"], ["--port=http"], ["--no_such_flag"], ["stray"]])
 def test_bad_command_line_is_usage_error(capsys, args):
     assert explore_cli.main(["explore", *args]) == EXIT_USAGE
     _one_error_line(capsys)

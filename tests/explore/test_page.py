@@ -191,9 +191,10 @@ def test_slider_latency_is_measured_and_printed(explorer_page, explorer, capsys)
     latencies = np.asarray(page.value("explorer.latencies()"), np.float64)
     assert len(latencies) >= moves // 2 and np.all(np.isfinite(latencies)) and np.all(latencies > 0)
     p50, p95 = np.percentile(latencies, [50, 95])
+    decode_p50, decode_p95 = np.percentile(page.value("explorer.decodeTimes()"), [50, 95])
     threads = page.value("explorer.state.decoder.threads")
     with capsys.disabled():
         print(f"\nexplorer slider input -> painted canvas: p50 {p50:.1f} ms, p95 {p95:.1f} ms over {len(latencies)} "
-              f"inputs ({explorer.vae.vae_def}, latent {explorer.vae.latent_var_size}, onnxruntime-web wasm, "
-              f"{threads} threads)")
+              f"inputs; decode alone p50 {decode_p50:.1f} ms, p95 {decode_p95:.1f} ms ({explorer.vae.vae_def}, latent "
+              f"{explorer.vae.latent_var_size}, onnxruntime-web wasm, {threads} threads)")
     assert page.console_errors == []

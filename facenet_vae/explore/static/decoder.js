@@ -52,6 +52,7 @@ export class Renderer {
     this.dirty = false;
     this.inputTimes = [];
     this.latencies = [];
+    this.decodeTimes = [];
     this.shown = null;
     this.idleWaiters = [];
     this.error = null;
@@ -73,7 +74,9 @@ export class Renderer {
         this.inputTimes = [];
         const latent = this.latentFn();
         if (!latent) break;
+        const started = performance.now();
         const [rgb] = await this.decoder.decode([latent]);
+        this.decodeTimes.push(performance.now() - started);
         this.context.putImageData(toImageData(rgb, this.imageSize, this.imageSize), 0, 0);
         this.shown = latent;
         if (times.length) {

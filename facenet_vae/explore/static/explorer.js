@@ -252,6 +252,7 @@ window.explorer = {
   scrubLatent: () => (path.scrub.shown ? Array.from(path.scrub.shown) : null),
   stripLatents: () => path.strip.map((latent) => Array.from(latent)),
   latencies: () => face.latencies.concat(path.scrub.latencies),
+  decodeTimes: () => face.decodeTimes.concat(path.scrub.decodeTimes),
   idle: async () => { await path.idle(); await face.idle(); },
   writeUrl,
 };
