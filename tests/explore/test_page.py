@@ -3,11 +3,13 @@ edits with the attribute vectors, encodes photos as generate.py does, keeps the 
 interpolates from A to B, hands out PNG and GIF files, and measures slider-to-canvas latency."""
 import base64
 import io
+import urllib.parse
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from facenet_vae.explore.latent_codec import latent_from_text
 from facenet_vae.generation import linear_interpolation, load_images, spherical_interpolation
 
 MAX_MEAN_GREY_DIFFERENCE = 2.0
@@ -97,6 +99,9 @@ def test_address_round_trips_the_face(explorer_page, explorer, browser, server_u
     page.value("explorer.writeUrl()")
     url, latent, pixels = page.page.url, page.latent(), page.pixels()
     assert "#z=" in url and "edit=" in url
+    link = urllib.parse.parse_qs(urllib.parse.urlsplit(url).fragment)
+    np.testing.assert_array_equal(latent_from_text(link["z"][0], explorer.vae.latent_var_size),
+                                  page.latent("Array.from(explorer.state.base)"))   # the server reads the page's text
 
     context = browser.new_context()
     try:
