@@ -76,6 +76,7 @@ class ExplorerHandler(BaseHTTPRequestHandler):
     """Answers one request; the ``Explorer`` is the server's ``explorer`` attribute."""
     server_version = "facenet-vae-explore"
     protocol_version = "HTTP/1.1"
+    timeout = 120  # seconds a connection may stay silent (an upload that stops half-way frees its thread)
 
     def log_message(self, format, *args):  # noqa: A002 (the base class's name)
         if self.server.verbose:
