@@ -13,7 +13,8 @@ path                   method  answer
 
 Latents travel as base64url float32 (``latent_codec``). Refusals are JSON ``{"error": "<one line>"}``
 with status 400 (bad input), 404, 411 or 413. Every answer carries cross-origin isolation headers
-(so onnxruntime-web may use threads) and a content security policy allowing this origin only.
+(so onnxruntime-web may use threads) and a content security policy allowing this origin only. A
+server on loopback answers only requests addressed to 127.0.0.1, localhost or ::1 (403 otherwise).
 """
 import base64
 import json
@@ -44,6 +45,7 @@ SECURITY_HEADERS = {
                                "img-src 'self' data: blob:; worker-src 'self' blob:; connect-src 'self' data: blob:; "
                                "style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'",
 }
+LOCAL_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 DRAIN_LIMIT = 4 * MAX_UPLOAD_BYTES  # bigger uploads are refused without reading them (the connection closes)
 
 
@@ -115,8 +117,23 @@ class ExplorerHandler(BaseHTTPRequestHandler):
         except ValueError:
             raise RequestError(f"{name} must be a {'whole ' if kind is int else ''}number, got {values[0]!r}") from None
 
+    def _foreign_host(self):
+        """Refuse (403) a request naming another host than this machine while listening on loopback only:
+        a web page whose domain re-resolves to 127.0.0.1 (DNS rebinding) gets nothing."""
+        if not self.server.local_only:
+            return False
+        host = (self.headers.get("Host") or "").strip().lower()
+        name = host.rsplit("]", 1)[0].lstrip("[") if host.startswith("[") else host.split(":", 1)[0]
+        if name in LOCAL_NAMES:
+            return False
+        self.close_connection = True
+        self._error(HTTPStatus.FORBIDDEN, f"this server only answers to {', '.join(sorted(LOCAL_NAMES))}")
+        return True
+
     def do_GET(self):  # noqa: N802 (http.server's name)
         """Serve a static file or answer a GET API call."""
+        if self._foreign_host():
+            return
         route = urllib.parse.urlsplit(self.path).path
         explorer = self.server.explorer
         try:
@@ -153,6 +170,8 @@ class ExplorerHandler(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802
         """Encode an uploaded photo (``/api/encode``); other paths are 404."""
+        if self._foreign_host():
+            return
         if urllib.parse.urlsplit(self.path).path != "/api/encode":
             self.close_connection = True
             return self._error(HTTPStatus.NOT_FOUND, "not found")
@@ -196,6 +215,7 @@ class ExplorerServer(ThreadingHTTPServer):
     def __init__(self, address, explorer=None, verbose=False):
         self.explorer = explorer
         self.verbose = verbose
+        self.local_only = address[0] in LOCAL_NAMES
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, ExplorerHandler)

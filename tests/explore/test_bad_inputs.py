@@ -177,3 +177,15 @@ def test_a_failure_inside_is_one_line_500_and_the_server_keeps_serving(server_ur
     assert status == 500 and json.loads(body) == {"error": "the server failed: RuntimeError: decoder exploded"}
     assert capfd.readouterr().err.count("\n") == 1
     _assert_still_serving(server_url)
+
+
+def test_a_loopback_server_refuses_other_host_names(server_url):
+    for host in ("evil.example", "evil.example:80", "127.0.0.1.evil.example", "[::2]"):
+        status, body = _request(server_url, "GET", "/api/model", headers={"Host": host})
+        assert status == 403 and "only answers to" in json.loads(body)["error"], host
+        status, _ = _request(server_url, "POST", "/api/encode", b"x", headers={"Host": host})
+        assert status == 403
+    port = urllib.parse.urlsplit(server_url).port
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", "LOCALHOST"):
+        status, _ = _request(server_url, "GET", "/api/model", headers={"Host": host})
+        assert status == 200, host
