@@ -152,7 +152,8 @@ def test_a_bad_latent_in_the_address_is_a_message_not_a_crash(explorer_page, exp
     nan = np.zeros(size, np.float32)
     nan[2] = np.nan
     for text, expected in ((latent_to_text(np.zeros(size + 3, np.float32)), f"holds {size + 3} values"),
-                           (latent_to_text(nan), "NaN"), ("***", "not base64url")):
+                           (latent_to_text(nan), "NaN"), ("***", "not base64url"),
+                           (latent_to_text(np.zeros(size, np.float32)) + "&edit=Nope:1", 'edit "Nope:1" is not')):
         page = explorer_page.open(f"#z={text}")
         assert expected in page.message() and "random face" in page.message()
         assert len(page.latent()) == size and np.all(np.isfinite(page.latent()))

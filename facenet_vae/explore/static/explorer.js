@@ -73,12 +73,17 @@ function readUrl() {
     for (const edit of (params.get("edit") || "").split(",").filter(Boolean)) {
       const [name, value] = edit.split(":");
       const k = state.model.attributes.findIndex((a) => a.name === name);
-      if (k < 0 || !Number.isFinite(Number(value))) throw new Error(`the link edits an unknown attribute "${name}"`);
+      if (k < 0 || value === undefined || !Number.isFinite(Number(value))) {
+        throw new Error(`the link's edit "${edit}" is not <attribute of this model>:<number>`);
+      }
       sliders[k] = Math.max(-SLIDER_RANGE, Math.min(SLIDER_RANGE, Number(value)));
     }
     const a = params.get("a") ? latentFromText(params.get("a"), size) : null;
     const b = params.get("b") ? latentFromText(params.get("b"), size) : null;
-    if (params.get("temperature")) $("temperature").value = params.get("temperature");
+    if (params.get("temperature")) {
+      $("temperature").value = params.get("temperature");
+      $("temperature-value").textContent = Number($("temperature").value).toFixed(2);
+    }
     const seed = params.get("seed");
     setBase(base, seed !== null ? `seed ${seed}` : "the face in the link", seed !== null ? Number(seed) : null);
     state.sliders = sliders;
