@@ -41,13 +41,15 @@ function afterPaint(callback) {
 }
 
 export class Renderer {
-  constructor(canvas, decoder, imageSize, latentFn, onPainted) {
+  // latentFn() gives the latent to show (null: nothing); onPainted(latent) and onError(message) report back.
+  constructor(canvas, decoder, imageSize, latentFn, { onPainted, onError } = {}) {
     this.canvas = canvas;
     this.context = canvas.getContext("2d");
     this.decoder = decoder;
     this.imageSize = imageSize;
     this.latentFn = latentFn;
     this.onPainted = onPainted || (() => {});
+    this.onError = onError || ((message) => console.warn(message));
     this.busy = false;
     this.dirty = false;
     this.inputTimes = [];
@@ -89,7 +91,7 @@ export class Renderer {
       }
     } catch (error) {
       this.error = error;
-      throw error;
+      this.onError(`could not decode the face: ${error.message}`);
     } finally {
       this.busy = false;
       if (!this.dirty) {

@@ -113,8 +113,15 @@ function setBase(latent, origin, seed = null) {
 async function sample(seed, keepMessage = false) {
   const temperature = Number($("temperature").value);
   const request = ++sampleRequest;
-  const response = await fetch(`api/sample?seed=${seed}&temperature=${temperature}`);
-  const answer = await response.json();
+  let response;
+  let answer;
+  try {
+    response = await fetch(`api/sample?seed=${seed}&temperature=${temperature}`);
+    answer = await response.json();
+  } catch (error) {
+    showMessage(`the server did not answer (${error.message}); is it still running?`);
+    return;
+  }
   if (request !== sampleRequest) return;
   if (!response.ok) {
     showMessage(answer.error);
@@ -236,7 +243,7 @@ async function start() {
   $("model-info").textContent = `${model.source} · ${model.vae_def || "unknown definition"}, latent size ` +
     `${model.latent_var_size}, ${size}x${size} faces · photos are framed as in training: ${model.framing} · ` +
     `decoding with onnxruntime-web (wasm, ${state.decoder.threads} thread${state.decoder.threads > 1 ? "s" : ""})`;
-  face = new Renderer($("face"), state.decoder, size, currentLatent, scheduleUrl);
+  face = new Renderer($("face"), state.decoder, size, currentLatent, { onPainted: scheduleUrl, onError: showMessage });
   buildSliders();
   wire();
   document.querySelectorAll("button").forEach((button) => { button.disabled = false; });

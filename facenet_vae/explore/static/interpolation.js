@@ -22,7 +22,7 @@ export class PathPanel {
     this.onChange = onChange;
     this.onError = onError;
     this.scrub = new Renderer($("scrub-face"), decoder, imageSize,
-      () => (this.ready() ? this.at(Number($("scrubber").value)) : null));
+      () => (this.ready() ? this.at(Number($("scrubber").value)) : null), { onError });
     $("set-a").addEventListener("click", () => this.setEnds(current(), this.b));
     $("set-b").addEventListener("click", () => this.setEnds(this.a, current()));
     $("interpolation").addEventListener("change", () => this.update());
