@@ -190,3 +190,14 @@ def test_a_loopback_server_refuses_other_host_names(server_url):
     for host in (f"localhost:{port}", f"127.0.0.1:{port}", "LOCALHOST"):
         status, _ = _request(server_url, "GET", "/api/model", headers={"Host": host})
         assert status == 200, host
+
+
+def test_a_server_that_stops_answering_is_a_message(explorer_page):
+    page = explorer_page.open()
+    face_before = page.latent()
+    page.page.route("**/api/sample*", lambda route: route.abort())
+    page.page.click("#random")
+    page.page.wait_for_function('() => !document.getElementById("message").hidden')
+    assert "the server did not answer" in page.message()
+    np.testing.assert_array_equal(page.latent(), face_before)
+    assert all("ERR_FAILED" in error for error in page.console_errors), page.console_errors
