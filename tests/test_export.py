@@ -12,9 +12,9 @@ import pytest
 import tensorflow as tf
 
 import facenet_vae
-from facenet_vae import export as export_module
 from facenet_vae import run_folder
-from facenet_vae.export import export_saved_model
+from facenet_vae.cli import export as export_cli
+from facenet_vae.export.saved_model import export_saved_model
 from facenet_vae.loading import from_keras_model, load_vae
 from facenet_vae.normalization import normalized_to_pixels, pixels_to_normalized
 
@@ -227,14 +227,15 @@ def test_training_bn_encoding_leaves_moving_averages_alone(model):
 def test_cli_exports_a_run_folder_and_refuses_a_savedmodel(model, exported, tmp_path, capsys):
     run_dir = _fake_run_folder(tmp_path / "run", model, step=3)
     out_dir = str(tmp_path / "cli_export")
-    assert export_module.main(["export", run_dir, out_dir]) == 0
+    assert export_cli.main(["export", run_dir, out_dir]) == 0
     assert f"loaded run folder {run_dir}, checkpoint ckpt-3" in capsys.readouterr().out
     assert load_vae(out_dir).source == f"loaded SavedModel {out_dir}"
-    with pytest.raises(SystemExit, match="already a SavedModel"):
-        export_module.main(["export", exported, str(tmp_path / "again")])
+    assert export_cli.main(["export", exported, str(tmp_path / "again")]) == 1
+    assert capsys.readouterr().err.strip() == (f"facenet-vae-export: error: {exported} is already a SavedModel; "
+                                               f"export a run folder or .keras file instead")
     assert not os.path.exists(tmp_path / "again")
-    with pytest.raises(SystemExit, match="usage: python -m facenet_vae.export"):
-        export_module.main(["export", run_dir])
+    assert export_cli.main(["export", run_dir]) == 2
+    assert capsys.readouterr().err.startswith("facenet-vae-export: error: expected MODEL and OUT_DIR, got 1 argument")
 
 
 def test_training_run_ends_with_a_loadable_savedmodel(tmp_path):
