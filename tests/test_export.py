@@ -75,11 +75,16 @@ def exported(model, tmp_path_factory):
     return export_saved_model(model, str(tmp_path_factory.mktemp("export") / "saved_model"))
 
 
+def _whole_grey_levels(pixels):
+    return tf.round(tf.clip_by_value(tf.cast(pixels, tf.float32), 0.0, 255.0))
+
+
 def _keras_encode(model, pixels):
-    images = pixels_to_normalized(pixels)
-    if images.shape[1:3] != (model.image_size, model.image_size):
-        images = tf.image.resize(images, (model.image_size, model.image_size), method="bilinear")
-    mean, log_var = model.encode(images, training=False)
+    """Encode as the model's (legacy, resize-only) framing does: whole grey levels, bilinear resize, whole levels."""
+    pixels = _whole_grey_levels(pixels)
+    if pixels.shape[1:3] != (model.image_size, model.image_size):
+        pixels = _whole_grey_levels(tf.image.resize(pixels, (model.image_size, model.image_size), method="bilinear"))
+    mean, log_var = model.encode(pixels_to_normalized(pixels), training=False)
     return mean.numpy(), log_var.numpy()
 
 
