@@ -254,3 +254,14 @@ def test_training_run_ends_with_a_loadable_savedmodel(tmp_path):
     pixels = np.random.default_rng(0).integers(0, 256, (2, 64, 64, 3)).astype(np.uint8)
     np.testing.assert_allclose(exported.encode_pixels(pixels)[0], from_run.encode_pixels(pixels)[0],
                                rtol=1e-5, atol=1e-4)
+
+
+def test_the_writers_do_not_import_the_model_reader():
+    """The writers get encode/decode from facenet_vae.inference, not from load_vae's module (issue 13)."""
+    code = ("import sys; import facenet_vae.export.saved_model, facenet_vae.export.litert, facenet_vae.export.formats; "
+            "print(sorted(name for name in sys.modules if name in ('facenet_vae.loading', "
+            "'facenet_vae.generation.loading')))")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
