@@ -5,9 +5,10 @@
     python bench/train_throughput.py --mixed_precision=float16   # on a GPU
 
 Prints, for each (loss, batch, jit) the train step's images/s; the input pipeline alone on the
-real-face folder ($FACENET_VAE_SHARED/data/celeba_subset_aligned, default ../shared) as a ratio to the train
-step (target: >= 5x); and, when torch is installed, $FACENET_VAE_SHARED/peers/torch_dfc_vae.py at the same batch, with our
-images/s as a ratio to it (target on CPU: >= 2x at batch 32 for plain and vgg123).
+real-face folder ($FACENET_VAE_SHARED/data/celeba_subset_aligned, default ../shared) as a ratio to
+the train step (target: >= 5x); and, when torch is installed, $FACENET_VAE_SHARED/peers/torch_dfc_vae.py
+at the same batch, with our images/s as a ratio to it (target on CPU: >= 2x at batch 32 for plain
+and vgg123).
 Feature networks use random weights: the cost is the same as with pretrained ones.
 """
 import json

@@ -368,7 +368,8 @@ def test_cli_writes_report_and_figures(tmp_path, tiny_model_and_faces):
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "PSNR" in completed.stdout
     # Progress: a line per stage, and a Progbar summary over the images (stdout is a pipe here).
-    for line in ("facenet-vae-evaluate: encoding 80 held-out faces", "facenet-vae-evaluate: encoding 120 training faces",
+    for line in ("facenet-vae-evaluate: encoding 80 held-out faces",
+                 "facenet-vae-evaluate: encoding 120 training faces",
                  "facenet-vae-evaluate: fitting linear classifiers for 40 attributes", "80/80", "120/120"):
         assert line in completed.stdout, line
     # No TensorFlow start-up noise: every stderr line is one of the tool's own warnings.

@@ -61,7 +61,7 @@ def import_tensorflow(verbose=False):
 
 
 def log_to_stderr(tool, verbose=False):
-    """Send the project's absl log records to stderr as ``<tool>: warning: <message>`` lines (INFO too if ``verbose``)."""
+    """Send absl log records to stderr as ``<tool>: warning: <message>`` lines (INFO ones too if ``verbose``)."""
     logger = logging.getLogger("absl")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_ToolFormatter(tool))

@@ -33,7 +33,7 @@ class ExportConfig:
 
 
 def _parse(argv):
-    """Return ``(model, out_dir, ExportConfig)`` from ``argv``; raises SystemExit after one line for a bad command line."""
+    """Return ``(model, out_dir, ExportConfig)`` of ``argv``; a bad command line: one line, then SystemExit."""
     flag_values = flags.FlagValues()
     define_flags(ExportConfig, flag_values, module_name=__name__)
     positional = parse_command_line(TOOL, argv, flag_values, __doc__, __name__)
