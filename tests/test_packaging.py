@@ -6,6 +6,7 @@ folder, so they import the installed copy, not the source tree.
 """
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import venv
@@ -21,6 +22,11 @@ COMMANDS = ("facenet-vae-train", "facenet-vae-generate", "facenet-vae-evaluate",
 def installed(tmp_path_factory):
     """Return ``(venv folder, its bin folder, the installed files)`` after ``pip install`` of this repository."""
     root = tmp_path_factory.mktemp("venv")
+    # Build from a clean copy: an in-tree build would leave build/ and *.egg-info in the checkout, and
+    # a stale build/lib (files since deleted) would end up in later wheels.
+    source = root / "source"
+    shutil.copytree(PROJECT_ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "checkpoints", "runs", "node_modules"))
     env_dir = root / "env"
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
     bin_dir = env_dir / ("Scripts" if os.name == "nt" else "bin")
@@ -29,7 +35,7 @@ def installed(tmp_path_factory):
     env.pop("PYTHONPATH", None)
     # The venv has no pip of its own: the venv's interpreter runs the system pip, which installs into the venv.
     result = subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--quiet",
-                             str(PROJECT_ROOT)], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+                             str(source)], cwd=root, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           cwd=root, env=env, capture_output=True, text=True, check=True).stdout.strip()
