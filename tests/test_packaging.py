@@ -74,6 +74,7 @@ def test_license_and_metadata(installed):
     assert metadata_file and metadata.splitlines()[0] == "MIT"
     assert "scikit-learn" in metadata  # evaluation is a core feature
     assert 'tf2onnx>=1.17; extra == "export"' in metadata
+    assert 'scikit-learn; extra == "eval"' in metadata  # the README's and CI's ".[test,eval]" keeps working
 
 
 @pytest.mark.parametrize("command", ["facenet-vae-generate", "facenet-vae-evaluate", "facenet-vae-export"])

@@ -112,7 +112,10 @@ def parse_command_line(tool, argv, flag_values, doc, module_prefix):
     bad value prints one ``<tool>: error:`` line and exits with EXIT_USAGE. TensorFlow is not loaded.
     """
     if any(arg in HELP_ARGUMENTS for arg in argv[1:]):
-        print(help_text(doc, flag_values, module_prefix))
+        try:
+            print(help_text(doc, flag_values, module_prefix), flush=True)
+        except BrokenPipeError:  # `--help | head`: the reader has seen enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(EXIT_OK)
     try:
         positional = flag_values(list(argv))[1:]
