@@ -116,3 +116,4 @@ def test_load_vae_frames_a_celeba_sized_photo_that_raw_encode_refuses(tmp_path):
     assert vae.reconstruct_pixels(photo).shape == (1, 64, 64, 3)
     with pytest.raises(ValueError, match="Fc_1"):
         model.encode(facenet_vae.pixels_to_normalized(photo))
+
