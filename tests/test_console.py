@@ -73,9 +73,11 @@ def test_evaluate_usage_errors_are_one_line_with_status_2_before_tensorflow(argu
 
 def test_evaluate_missing_files_are_named_with_status_1_before_tensorflow(tmp_path):
     missing_model = str(tmp_path / "no_model.keras")
-    result = _probe("evaluate", f"--model={missing_model}", f"--data_dir={tmp_path}")
+    output_dir = tmp_path / "report"
+    result = _probe("evaluate", f"--model={missing_model}", f"--data_dir={tmp_path}", f"--output_dir={output_dir}")
     assert result.returncode == EXIT_FAILED
     assert result.stderr == f"facenet-vae-evaluate: error: --model: '{missing_model}' does not exist\n"
+    assert not output_dir.exists()  # a failed start leaves no report folder behind
     missing_data = str(tmp_path / "faces.npz")
     result = _probe("evaluate", f"--data_dir={missing_data}")
     assert result.returncode == EXIT_FAILED

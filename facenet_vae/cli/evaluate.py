@@ -65,7 +65,8 @@ def main(argv=None):
     except SystemExit as stop:
         return stop.code
     for flag, path in (("--model", config.model), ("--data_dir", config.data_dir)):
-        if path and not os.path.exists(os.path.expanduser(path)):  # said before TensorFlow loads
+        local = path and "://" not in path  # remote paths (gs://...) are checked by TensorFlow later
+        if local and not os.path.exists(os.path.expanduser(path)):  # said before TensorFlow loads
             return fail(TOOL, f"{flag}: {path!r} does not exist")
     quiet_tensorflow(config.verbose)
     log_to_stderr(TOOL, config.verbose)
