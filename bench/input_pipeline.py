@@ -1,6 +1,6 @@
 """Time the data side: scan_images and make_image_dataset throughput on an image folder, and synthetic faces.
 
-    python bench/input_pipeline.py [--folder ../shared/data/celeba_subset_aligned] [--batches 20]
+    python bench/input_pipeline.py [--folder $FACENET_VAE_SHARED/data/celeba_subset_aligned] [--batches 20]
 """
 import argparse
 import os
@@ -10,6 +10,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from shared_data import require, shared_path  # noqa: E402  (bench/ is the script's folder)
 
 from facenet_vae.data import Framing  # noqa: E402
 from facenet_vae.data import (generate_synthetic_faces, image_paths_from_folder, make_image_dataset,  # noqa: E402
@@ -21,7 +23,7 @@ def _rate(label, count, seconds):
 
 
 def main():
-    default = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba_subset_aligned"
+    default = shared_path("data", "celeba_subset_aligned")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folder", default=str(default))
     parser.add_argument("--batches", type=int, default=20)
@@ -29,6 +31,7 @@ def main():
     parser.add_argument("--image_size", type=int, default=64)
     args = parser.parse_args()
 
+    require(args.folder)
     paths = image_paths_from_folder(args.folder)
     start = time.perf_counter()
     good, bad = scan_images(paths, progress=False)

@@ -29,10 +29,11 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-SHARED = pathlib.Path(os.environ.get("FACENET_VAE_DATA", pathlib.Path(__file__).resolve().parents[2] / "shared"))
-FACES = SHARED / "data" / "celeba_subset.npz"
-FACENET_STEM = SHARED / "models" / "facenet_keras_stem.h5"
-PEER = SHARED / "peers" / "torch_dfc_vae_quality.py"
+from shared_data import require, shared_path  # noqa: E402  (bench/ is the script's folder)
+
+FACES = shared_path("data", "celeba_subset.npz")
+FACENET_STEM = shared_path("models", "facenet_keras_stem.h5")
+PEER = shared_path("peers", "torch_dfc_vae_quality.py")
 CONFIGS = ("plain", "facenet")
 PIXEL_WEIGHT_OF_PEER = 1.67e-4
 
@@ -86,7 +87,8 @@ def peer_as_loaded_vae(peer, model):
 
 def evaluate(vae, name, output_dir):
     """Return the headline figures of the project's evaluation of ``vae`` on partitions 1 and 2."""
-    from facenet_vae.evaluation.pipeline import EvaluationConfig, run_evaluation
+    from facenet_vae.evaluation.config import EvaluationConfig
+    from facenet_vae.evaluation.pipeline import run_evaluation
     config = EvaluationConfig(model="(in memory)", data_dir=str(FACES), dataset="npz",
                               output_dir=os.path.join(output_dir, name), max_held_out_images=FLAGS.max_held_out,
                               edit_sweep=(), seed=0)
@@ -152,10 +154,7 @@ def main(argv):
     for name in FLAGS.configs:
         if name not in CONFIGS:
             raise app.UsageError(f"unknown config {name!r}; choose from {', '.join(CONFIGS)}")
-    for path in (FACES, FACENET_STEM, PEER):
-        if not path.is_file():
-            raise app.UsageError(f"{path} is missing: set FACENET_VAE_DATA to the folder holding data/, models/ "
-                                 f"and peers/ (default ../shared beside the repository)")
+    require(FACES, FACENET_STEM, PEER)
     output_dir = FLAGS.output_dir or tempfile.mkdtemp(prefix="quality-bench-")
     os.makedirs(output_dir, exist_ok=True)
     peer = load_peer()

@@ -5,9 +5,10 @@
     python bench/train_throughput.py --mixed_precision=float16   # on a GPU
 
 Prints, for each (loss, batch, jit) the train step's images/s; the input pipeline alone on the
-real-face folder (../shared/data/celeba_subset_aligned) as a ratio to the train step (target:
->= 5x); and, when torch is installed, ../shared/peers/torch_dfc_vae.py at the same batch, with our
-images/s as a ratio to it (target on CPU: >= 2x at batch 32 for plain and vgg123).
+real-face folder ($FACENET_VAE_SHARED/data/celeba_subset_aligned, default ../shared) as a ratio to
+the train step (target: >= 5x); and, when torch is installed, $FACENET_VAE_SHARED/peers/torch_dfc_vae.py
+at the same batch, with our images/s as a ratio to it (target on CPU: >= 2x at batch 32 for plain
+and vgg123).
 Feature networks use random weights: the cost is the same as with pretrained ones.
 """
 import json
@@ -20,7 +21,8 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from absl import app, flags
+from absl import app, flags, logging
+from shared_data import require, shared_path  # bench/ is the script's folder
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("batch_sizes", ["32", "128"], "Batch sizes.")
@@ -33,9 +35,8 @@ flags.DEFINE_string("vae_def", "dfc_vae_resnet", "VAE definition.")
 flags.DEFINE_bool("torch", True, "Run the PyTorch peer when torch is installed.")
 flags.DEFINE_string("json_out", None, "Also write the figures to this JSON file.")
 
-SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared"
-PEER = SHARED / "peers" / "torch_dfc_vae.py"
-FACES = SHARED / "data" / "celeba_subset_aligned"
+PEER = shared_path("peers", "torch_dfc_vae.py")
+FACES = shared_path("data", "celeba_subset_aligned")
 
 
 def build_model(loss, batch_size, jit, mixed_precision, vae_def):
@@ -100,7 +101,10 @@ def time_input_pipeline(batch_size, image_size, num_batches=40):
 
 def time_torch_peer(batch_size, loss, steps):
     """Return the PyTorch peer's images/s, or None when torch is missing or the loss has no peer."""
-    if loss not in ("plain", "vgg123") or not PEER.exists():
+    if loss not in ("plain", "vgg123"):
+        return None
+    if not PEER.exists():
+        logging.warning("no PyTorch peer comparison: it needs %s (set FACENET_VAE_SHARED)", PEER)
         return None
     try:
         import torch  # noqa: F401
@@ -113,6 +117,7 @@ def time_torch_peer(batch_size, loss, steps):
 
 def main(argv):
     del argv
+    require(FACES)
     results = []
     pipeline_rate = {}
     print(f"device: {'GPU' if _has_gpu() else 'CPU'}, mixed_precision={FLAGS.mixed_precision}, "

@@ -15,54 +15,12 @@ from absl import logging
 from facenet_vae import run_folder
 from facenet_vae.data.framing import Framing, legacy_framing
 from facenet_vae.data.images import read_image_files
+from facenet_vae.export.saved_model import SAVED_MODEL_CONFIG, is_saved_model_dir
+from facenet_vae.inference import decode_model_latent, encode_model_pixels, framed_pixels
 from facenet_vae.model import DfcVae  # also registers the serializable classes for keras.models.load_model
-from facenet_vae.normalization import normalized_to_pixels, pixels_to_normalized
+from facenet_vae.normalization import pixels_to_normalized
 
 SHIPPED_MODEL = ("checkpoints", "celeba64", "model.keras")
-# Written by export.export_saved_model beside the SavedModel ("assets.extra" is the conventional
-# place for files TF-Serving and tf.saved_model.load ignore).
-SAVED_MODEL_CONFIG = os.path.join("assets.extra", "model_config.json")
-
-
-def framed_pixels(pixels, framing):
-    """Return uint8/float NHWC pixels as the model's faces: passed through at the model's size, else framed.
-
-    Images already at ``framing.image_size`` are taken as framed (faces from an npz or from an
-    earlier framing); any other size goes through ``framing.frame``, the crop and resize of
-    training. Used eagerly and inside the exported SavedModel graph, so both give the same numbers.
-    """
-    pixels = tf.convert_to_tensor(pixels)
-    size = framing.image_size
-    shape = tf.shape(pixels)
-    same_size = tf.logical_and(tf.equal(shape[1], size), tf.equal(shape[2], size))
-
-    def frame_each():
-        return tf.map_fn(framing.frame, pixels, fn_output_signature=tf.TensorSpec((size, size, 3), tf.uint8))
-
-    as_is = tf.cast(tf.round(tf.clip_by_value(tf.cast(pixels, tf.float32), 0.0, 255.0)), tf.uint8) \
-        if pixels.dtype != tf.uint8 else pixels
-    framed = tf.cond(same_size, lambda: tf.ensure_shape(as_is, (None, size, size, 3)), frame_each)
-    return tf.ensure_shape(framed, (None, size, size, 3))
-
-
-def model_framing(model):
-    """Return the ``Framing`` a DfcVae records, or the legacy one (resize only) for models saved without."""
-    return model.framing if model.framing is not None else legacy_framing(model.image_size)
-
-
-def encode_model_pixels(model, pixels):
-    """Return a DfcVae's float32 ``(mean, log_variance)`` in inference for NHWC pixels in 0..255.
-
-    Pixels not at the model's size are framed as the model's training faces were. The Keras path
-    here and the exported SavedModel's signatures both encode through this.
-    """
-    faces = framed_pixels(pixels, model_framing(model))
-    return model.encode(pixels_to_normalized(tf.cast(faces, tf.float32)), training=False)
-
-
-def decode_model_latent(model, latent):
-    """Return a DfcVae's uint8 images decoded (inference) from latent vectors."""
-    return normalized_to_pixels(model.decode(latent, training=False), tf.uint8)
 
 
 def _check_pixels(pixels):
@@ -209,11 +167,6 @@ def from_keras_model(model, source="in-memory Keras model"):
 
     return LoadedVae(encode_numpy, decode_numpy, model.latent_var_size, image_size, model.vae_def, source,
                      keras_model=model, framing=model.framing)
-
-
-def is_saved_model_dir(path):
-    """Return True when ``path`` is a folder holding a ``saved_model.pb``."""
-    return os.path.isfile(os.path.join(path, "saved_model.pb"))
 
 
 def _saved_model_config(path):

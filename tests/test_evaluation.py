@@ -9,9 +9,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from facenet_vae.evaluation import attribute_prediction, editing, latent, metrics, report
+from facenet_vae.batch_norm_calibration import batch_norm_layers, recalibrate_batch_norm
+from facenet_vae.data.errors import DataError
 from facenet_vae.data.framing import Framing, training_framing
-from facenet_vae.evaluation.data import load_image_folder, load_npz, split_indices
+from facenet_vae.evaluation import attribute_prediction, editing, latent, metrics, report
+from facenet_vae.evaluation.config import EvaluationConfig
+from facenet_vae.evaluation.data import (is_celeba_download, load_celeba_download, load_image_folder, load_npz,
+                                         split_indices)
+from facenet_vae.evaluation.pipeline import run_evaluation
+from facenet_vae.image_grid import write_png
+from facenet_vae.loading import load_vae
+from facenet_vae.losses import kl_per_sample
+from facenet_vae.model import build_vae
+from facenet_vae.normalization import pixels_to_normalized
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -156,6 +166,22 @@ def test_kl_per_dimension_matches_numpy():
     summary = latent.latent_summary(mean, log_var)
     assert summary["kl_total"] == pytest.approx(expected.sum())
     assert summary["active_units_kl"] == int(np.sum(expected > 0.01))
+    assert summary["num_log_variances_capped"] == 0
+
+
+def test_kl_caps_log_variances_as_the_training_objective_does():
+    """A diverged log-variance (300: exp gives 1.9e130) is capped at 20, so the KL is the training loss's KL."""
+    mean = np.array([[0.5, -1.0, 0.0], [2.0, 0.0, 1.0]])
+    log_var = np.array([[300.0, 0.0, -1.0], [25.0, 19.0, 0.5]])
+    per_dimension = latent.kl_per_dimension(mean, log_var)
+    capped = np.minimum(log_var, 20.0)
+    expected = np.mean(0.5 * (np.exp(capped) + mean ** 2 - 1 - capped), axis=0)
+    np.testing.assert_allclose(per_dimension, expected, rtol=1e-12)
+    training_kl = kl_per_sample(tf.constant(mean, tf.float32), tf.constant(log_var, tf.float32)).numpy()
+    np.testing.assert_allclose(per_dimension.sum(), training_kl.mean(), rtol=1e-5)
+    summary = latent.latent_summary(mean, log_var)
+    assert summary["kl_total"] < 1e9 and summary["num_log_variances_capped"] == 2
+    assert summary["posterior_variance_mean"] == pytest.approx(np.mean(np.exp(capped)))
 
 
 # -- editing on a linear toy --------------------------------------------------------------------
@@ -225,10 +251,9 @@ def test_npz_of_other_size_is_resized_and_split_80_20(tmp_path):
     assert "80/20" in data.split
 
 
-def test_folder_with_attribute_file(shared_dir):
-    folder = shared_dir / "data" / "celeba_subset_aligned"
-    attributes_file = shared_dir / "data" / "celeba_subset_list_attr_celeba.txt"
-    data = load_image_folder(folder, Framing("celeba", None, 64), attributes_file=attributes_file, max_train=12,
+def test_folder_with_attribute_file(celeba_aligned_dir, celeba_attributes_file):
+    data = load_image_folder(celeba_aligned_dir, Framing("celeba", None, 64), attributes_file=celeba_attributes_file,
+                             max_train=12,
                              max_held_out=6)
     assert data.train_images.shape == (12, 64, 64, 3) and data.held_out_images.shape == (6, 64, 64, 3)
     assert data.train_attributes.shape == (12, 40) and data.attribute_names[31] == "Smiling"
@@ -236,10 +261,9 @@ def test_folder_with_attribute_file(shared_dir):
     assert any("not in the folder" in note for note in data.notes)
 
 
-def test_celeba_download_uses_its_partition_file(tmp_path, shared_dir, celeba_npz):
-    from facenet_vae.evaluation.data import is_celeba_download, load_celeba_download
-    (tmp_path / "img_align_celeba").symlink_to(shared_dir / "data" / "celeba_subset_aligned")
-    (tmp_path / "list_attr_celeba.txt").symlink_to(shared_dir / "data" / "celeba_subset_list_attr_celeba.txt")
+def test_celeba_download_uses_its_partition_file(tmp_path, celeba_aligned_dir, celeba_attributes_file, celeba_npz):
+    (tmp_path / "img_align_celeba").symlink_to(celeba_aligned_dir)
+    (tmp_path / "list_attr_celeba.txt").symlink_to(celeba_attributes_file)
     rows = [f"{name} {int(part)}" for name, part in zip(celeba_npz["filenames"], celeba_npz["celeba_partition"])]
     (tmp_path / "list_eval_partition.txt").write_text("\n".join(rows) + "\n")
     assert is_celeba_download(tmp_path) and not is_celeba_download(tmp_path / "missing")
@@ -266,9 +290,6 @@ def test_json_safe_turns_numpy_and_non_finite_into_json():
 # -- batch-norm recalibration -------------------------------------------------------------------
 
 def test_recalibrated_batch_norm_matches_batch_statistics(celeba_npz):
-    from facenet_vae.batch_norm_calibration import batch_norm_layers, recalibrate_batch_norm
-    from facenet_vae.model import build_vae
-    from facenet_vae.normalization import pixels_to_normalized
     model = build_vae("dfc_vae", 8)
     faces = celeba_npz["images"][:48]
     images = pixels_to_normalized(faces)
@@ -301,7 +322,6 @@ def test_recalibrated_batch_norm_matches_batch_statistics(celeba_npz):
 
 @pytest.fixture(scope="module")
 def tiny_model_and_faces(tmp_path_factory, celeba_npz):
-    from facenet_vae.model import build_vae
     folder = tmp_path_factory.mktemp("evaluate")
     model_path = str(folder / "tiny.keras")
     build_vae("dfc_vae", 8).save(model_path)
@@ -347,6 +367,14 @@ def test_cli_writes_report_and_figures(tmp_path, tiny_model_and_faces):
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "PSNR" in completed.stdout
+    # Progress: a line per stage, and a Progbar summary over the images (stdout is a pipe here).
+    for line in ("facenet-vae-evaluate: encoding 80 held-out faces",
+                 "facenet-vae-evaluate: encoding 120 training faces",
+                 "facenet-vae-evaluate: fitting linear classifiers for 40 attributes", "80/80", "120/120"):
+        assert line in completed.stdout, line
+    # No TensorFlow start-up noise: every stderr line is one of the tool's own warnings.
+    assert all(line.startswith("facenet-vae-evaluate: warning: ") for line in completed.stderr.splitlines()), \
+        completed.stderr[-3000:]
     result = json.loads((output_dir / "report.json").read_text())
     for key in REQUIRED_KEYS:
         value = _get(result, key)
@@ -368,9 +396,6 @@ def test_cli_writes_report_and_figures(tmp_path, tiny_model_and_faces):
 
 
 def test_folder_without_attributes_reports_reconstruction_and_latent_only(tmp_path, tiny_model_and_faces):
-    from facenet_vae.evaluation.pipeline import EvaluationConfig, run_evaluation
-    from facenet_vae.image_grid import write_png
-    from facenet_vae.loading import load_vae
     model_path, npz_path = tiny_model_and_faces
     faces = np.load(npz_path)["images"][:10]
     small = tf.cast(tf.image.resize(faces, (32, 32)), tf.uint8).numpy()
@@ -387,8 +412,6 @@ def test_folder_without_attributes_reports_reconstruction_and_latent_only(tmp_pa
 
 
 def test_unknown_edit_attribute_is_a_clear_error(tmp_path, tiny_model_and_faces):
-    from facenet_vae.evaluation.pipeline import EvaluationConfig, run_evaluation
-    from facenet_vae.loading import load_vae
     model_path, npz_path = tiny_model_and_faces
     config = EvaluationConfig(model=model_path, data_dir=npz_path, output_dir=str(tmp_path),
                               edit_attributes=("Smiles",))
@@ -397,8 +420,6 @@ def test_unknown_edit_attribute_is_a_clear_error(tmp_path, tiny_model_and_faces)
 
 
 def test_missing_inputs_are_clear_errors(tmp_path, tiny_model_and_faces):
-    from facenet_vae.data.errors import DataError
-    from facenet_vae.evaluation.pipeline import EvaluationConfig, run_evaluation
     model_path, npz_path = tiny_model_and_faces
     with pytest.raises(FileNotFoundError, match="does not exist"):
         run_evaluation(EvaluationConfig(model=str(tmp_path / "nope.keras"), data_dir=npz_path,

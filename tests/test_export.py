@@ -12,9 +12,9 @@ import pytest
 import tensorflow as tf
 
 import facenet_vae
-from facenet_vae import export as export_module
 from facenet_vae import run_folder
-from facenet_vae.export import export_saved_model
+from facenet_vae.cli import export as export_cli
+from facenet_vae.export.saved_model import export_saved_model
 from facenet_vae.loading import from_keras_model, load_vae
 from facenet_vae.normalization import normalized_to_pixels, pixels_to_normalized
 
@@ -75,11 +75,16 @@ def exported(model, tmp_path_factory):
     return export_saved_model(model, str(tmp_path_factory.mktemp("export") / "saved_model"))
 
 
+def _whole_grey_levels(pixels):
+    return tf.round(tf.clip_by_value(tf.cast(pixels, tf.float32), 0.0, 255.0))
+
+
 def _keras_encode(model, pixels):
-    images = pixels_to_normalized(pixels)
-    if images.shape[1:3] != (model.image_size, model.image_size):
-        images = tf.image.resize(images, (model.image_size, model.image_size), method="bilinear")
-    mean, log_var = model.encode(images, training=False)
+    """Encode as the model's (legacy, resize-only) framing does: whole grey levels, bilinear resize, whole levels."""
+    pixels = _whole_grey_levels(pixels)
+    if pixels.shape[1:3] != (model.image_size, model.image_size):
+        pixels = _whole_grey_levels(tf.image.resize(pixels, (model.image_size, model.image_size), method="bilinear"))
+    mean, log_var = model.encode(pixels_to_normalized(pixels), training=False)
     return mean.numpy(), log_var.numpy()
 
 
@@ -227,14 +232,15 @@ def test_training_bn_encoding_leaves_moving_averages_alone(model):
 def test_cli_exports_a_run_folder_and_refuses_a_savedmodel(model, exported, tmp_path, capsys):
     run_dir = _fake_run_folder(tmp_path / "run", model, step=3)
     out_dir = str(tmp_path / "cli_export")
-    assert export_module.main(["export", run_dir, out_dir]) == 0
+    assert export_cli.main(["export", run_dir, out_dir]) == 0
     assert f"loaded run folder {run_dir}, checkpoint ckpt-3" in capsys.readouterr().out
     assert load_vae(out_dir).source == f"loaded SavedModel {out_dir}"
-    with pytest.raises(SystemExit, match="already a SavedModel"):
-        export_module.main(["export", exported, str(tmp_path / "again")])
+    assert export_cli.main(["export", exported, str(tmp_path / "again")]) == 1
+    assert capsys.readouterr().err.strip() == (f"facenet-vae-export: error: {exported} is already a SavedModel; "
+                                               f"export a run folder or .keras file instead")
     assert not os.path.exists(tmp_path / "again")
-    with pytest.raises(SystemExit, match="usage: python -m facenet_vae.export"):
-        export_module.main(["export", run_dir])
+    assert export_cli.main(["export", run_dir]) == 2
+    assert capsys.readouterr().err.startswith("facenet-vae-export: error: expected MODEL and OUT_DIR, got 1 argument")
 
 
 def test_training_run_ends_with_a_loadable_savedmodel(tmp_path):
@@ -248,3 +254,14 @@ def test_training_run_ends_with_a_loadable_savedmodel(tmp_path):
     pixels = np.random.default_rng(0).integers(0, 256, (2, 64, 64, 3)).astype(np.uint8)
     np.testing.assert_allclose(exported.encode_pixels(pixels)[0], from_run.encode_pixels(pixels)[0],
                                rtol=1e-5, atol=1e-4)
+
+
+def test_the_writers_do_not_import_the_model_reader():
+    """The writers get encode/decode from facenet_vae.inference, not from load_vae's module (issue 13)."""
+    code = ("import sys; import facenet_vae.export.saved_model, facenet_vae.export.litert, facenet_vae.export.formats; "
+            "print(sorted(name for name in sys.modules if name in ('facenet_vae.loading', "
+            "'facenet_vae.generation.loading')))")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"

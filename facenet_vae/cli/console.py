@@ -1,22 +1,126 @@
 """What every command-line tool shares: quiet TensorFlow start-up, one line per error, the same exit codes.
 
-Import this before TensorFlow: ``quiet_tensorflow`` only works if it runs first.
+Import this before TensorFlow: ``quiet_tensorflow`` only works if it runs first. A tool parses its
+own ``absl.flags.FlagValues`` with ``parse_command_line`` (flags are checked before TensorFlow
+loads), then calls ``quiet_tensorflow(verbose)`` and ``import_tensorflow(verbose)``.
 """
+import logging
 import os
 import sys
+import tempfile
+import textwrap
+
+from absl import flags
+
+from facenet_vae.settings import GROUPS
 
 EXIT_OK = 0
 EXIT_FAILED = 1   # the run could not do its job (bad file, missing weights, ...)
 EXIT_USAGE = 2    # the command line is wrong (unknown flag, bad value)
 
+HELP_ARGUMENTS = ("-h", "--help", "--helpshort", "--helpfull", "-?")
+
 
 def quiet_tensorflow(verbose=False):
-    """Silence TensorFlow's C++ start-up and info logging unless ``verbose``; call before TensorFlow loads."""
+    """Silence TensorFlow's C++ start-up and info logging unless ``verbose``; call before TensorFlow loads.
+
+    Also raises the Python ``tensorflow`` logger to ERROR (SavedModel "Assets written",
+    signature-serialisation and sharding notices). Imports nothing heavy.
+    """
     if not verbose:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+def import_tensorflow(verbose=False):
+    """Import TensorFlow and find its devices, hiding the C++ start-up lines unless ``verbose``; returns the module.
+
+    TensorFlow 2.21 prints its oneDNN, CUDA-stub and cuInit lines before its log level applies,
+    so ``TF_CPP_MIN_LOG_LEVEL`` cannot hide them; they are written to a temporary file instead,
+    and replayed on stderr if the import fails.
+    """
+    if verbose or "tensorflow" in sys.modules:
+        import tensorflow as tf  # noqa: PLC0415  (loaded on purpose after the flags were checked)
+        return tf
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf  # noqa: PLC0415
+            tf.config.list_physical_devices()
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    return tf
+
+
+def log_to_stderr(tool, verbose=False):
+    """Send absl log records to stderr as ``<tool>: warning: <message>`` lines (INFO ones too if ``verbose``)."""
+    logger = logging.getLogger("absl")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_ToolFormatter(tool))
+    logger.handlers = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+class _ToolFormatter(logging.Formatter):
+    def __init__(self, tool):
+        super().__init__()
+        self.tool = tool
+
+    def format(self, record):
+        return f"{self.tool}: {record.levelname.lower()}: {' '.join(record.getMessage().split())}"
 
 
 def fail(tool, message, code=EXIT_FAILED):
     """Print ``<tool>: error: <message>`` as one line on stderr and return ``code`` (for ``sys.exit``)."""
     print(f"{tool}: error: {' '.join(str(message).split())}", file=sys.stderr)
     return code
+
+
+def _flag_line(flag):
+    """Return ``--name: help [default: value]`` wrapped to 100 columns (absl puts an enum's choices first)."""
+    default = "" if flag.default is None else f" [default: {flag.default_as_str.strip(chr(39))}]"
+    return textwrap.fill(f"--{flag.name}: {' '.join(flag.help.split())}{default}", width=100,
+                         initial_indent="  ", subsequent_indent="      ")
+
+
+def help_text(doc, flag_values, module_prefix):
+    """Return ``doc`` followed by the flags of ``flag_values`` under ``<module_prefix>.<group>``, group by group."""
+    lines = [doc.strip(), ""]
+    groups = {module_name[len(module_prefix) + 1:]: module_flags
+              for module_name, module_flags in flag_values.flags_by_module_dict().items()
+              if module_name.startswith(module_prefix + ".")}
+    for group in sorted(groups, key=lambda name: GROUPS.index(name) if name in GROUPS else len(GROUPS)):
+        lines.append(f"{group}:")
+        lines.extend(_flag_line(flag) for flag in groups[group])
+        lines.append("")
+    return "\n".join(lines)
+
+
+def parse_command_line(tool, argv, flag_values, doc, module_prefix):
+    """Parse ``argv`` (program name first) into ``flag_values``; return the positional arguments.
+
+    ``--help`` prints ``doc`` and the flags by group and exits with EXIT_OK; an unknown flag or a
+    bad value prints one ``<tool>: error:`` line and exits with EXIT_USAGE. TensorFlow is not loaded.
+    """
+    if any(arg in HELP_ARGUMENTS for arg in argv[1:]):
+        try:
+            print(help_text(doc, flag_values, module_prefix), flush=True)
+        except BrokenPipeError:  # `--help | head`: the reader has seen enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(EXIT_OK)
+    try:
+        positional = flag_values(list(argv))[1:]
+    except flags.Error as error:
+        raise SystemExit(fail(tool, error, EXIT_USAGE)) from None
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS.mark_as_parsed()  # absl logging otherwise warns "Logging before flag parsing"
+    return positional

@@ -1,6 +1,7 @@
 """facenet's data side: image folders, CelebA attribute files, decoding, synthetic faces and tf.data pipelines.
 
 Public API (see each module):
+    sources:   DATASETS (the data-source names; imports no TensorFlow)
     folders:   ImageClass, get_dataset, get_image_paths_and_labels, list_image_files, image_paths_from_folder
     celeba:    CelebAAttributes, read_attribute_file, write_attribute_file, match_attributes_to_images,
                find_celeba_files, find_partition_file, read_partition_file, load_celeba
@@ -8,25 +9,39 @@ Public API (see each module):
     framing:   Framing (the crop + resize a model records and every consumer applies), training_framing
     synthetic: SyntheticFaces, generate_synthetic_faces, write_synthetic_dataset
     pipeline:  make_image_dataset, load_training_images (-> TrainingImages), checked_image_paths
-"""
-from facenet_vae.data.celeba import (CelebAAttributes, find_celeba_files, find_partition_file, load_celeba,
-                                     match_attributes_to_images, read_attribute_file, read_partition_file,
-                                     write_attribute_file)
-from facenet_vae.data.errors import DataError, DataWarning
-from facenet_vae.data.folders import (ImageClass, get_dataset, get_image_paths_and_labels, image_paths_from_folder,
-                                      list_image_files)
-from facenet_vae.data.framing import Framing, training_framing
-from facenet_vae.data.images import (decode_image, diagnose_image_file, read_image, read_image_files, scan_images,
-                                     try_decode_image)
-from facenet_vae.data.pipeline import (DATASETS, checked_image_paths, load_training_images, make_image_dataset)
-from facenet_vae.data.synthetic import SyntheticFaces, generate_synthetic_faces, write_synthetic_dataset
 
-__all__ = [
-    "CelebAAttributes", "find_celeba_files", "find_partition_file", "read_partition_file", "load_celeba",
-    "match_attributes_to_images", "read_attribute_file", "write_attribute_file", "DataError", "DataWarning",
-    "ImageClass", "get_dataset", "get_image_paths_and_labels", "image_paths_from_folder", "list_image_files",
-    "Framing", "training_framing", "decode_image", "diagnose_image_file", "read_image", "read_image_files",
-    "scan_images",
-    "try_decode_image", "DATASETS", "checked_image_paths", "load_training_images", "make_image_dataset",
-    "SyntheticFaces", "generate_synthetic_faces", "write_synthetic_dataset",
-]
+The names are imported from their modules on first use (PEP 562), so importing
+``facenet_vae.data.sources`` for flag checking does not load TensorFlow.
+"""
+import importlib
+
+_MODULE_OF = {
+    "DATASETS": "sources",
+    "CelebAAttributes": "celeba", "find_celeba_files": "celeba", "find_partition_file": "celeba",
+    "load_celeba": "celeba", "match_attributes_to_images": "celeba", "read_attribute_file": "celeba",
+    "read_partition_file": "celeba", "write_attribute_file": "celeba",
+    "DataError": "errors", "DataWarning": "errors",
+    "ImageClass": "folders", "get_dataset": "folders", "get_image_paths_and_labels": "folders",
+    "image_paths_from_folder": "folders", "list_image_files": "folders",
+    "Framing": "framing", "training_framing": "framing",
+    "decode_image": "images", "diagnose_image_file": "images", "read_image": "images", "read_image_files": "images",
+    "scan_images": "images", "try_decode_image": "images",
+    "checked_image_paths": "pipeline", "load_training_images": "pipeline", "make_image_dataset": "pipeline",
+    "SyntheticFaces": "synthetic", "generate_synthetic_faces": "synthetic", "write_synthetic_dataset": "synthetic",
+}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name):
+    """Import a public name from its module on first use."""
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'facenet_vae.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"facenet_vae.data.{_MODULE_OF[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    """List the module's globals and the lazily imported public names."""
+    return sorted(set(globals()) | set(_MODULE_OF))

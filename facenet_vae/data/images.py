@@ -1,8 +1,9 @@
 """Image decoding (tf.io only), reading framed faces from files, and an up-front scan that names every bad file."""
+import contextlib
 import os
 import sys
-import time
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -101,24 +102,19 @@ def diagnose_image_file(path, min_size=MIN_IMAGE_SIZE):
     return try_decode_image(contents, min_size)[1]
 
 
-class _Progress:
-    """A one-line progress bar on stderr, redrawn at most a few times a second."""
+def _progress_bar(total, label, enabled):
+    """Return a ``keras.utils.Progbar`` over ``total`` files drawn on stderr (after a ``label`` line), or None."""
+    if not enabled:
+        return None
+    print(label, file=sys.stderr)
+    with contextlib.redirect_stdout(sys.stderr):  # Progbar writes to sys.stdout and checks it for a terminal
+        return keras.utils.Progbar(total, unit_name="file")
 
-    def __init__(self, total, label, enabled):
-        self.total, self.label, self.enabled = total, label, enabled
-        self.done, self.last = 0, 0.0
 
-    def update(self, count):
-        self.done += count
-        now = time.monotonic()
-        if self.enabled and (now - self.last > 0.25 or self.done >= self.total):
-            self.last = now
-            width = 30
-            filled = int(width * self.done / max(self.total, 1))
-            sys.stderr.write(f"\r{self.label} [{'=' * filled}{'.' * (width - filled)}] {self.done}/{self.total}")
-            if self.done >= self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
+def _advance(bar, count):
+    if bar is not None:
+        with contextlib.redirect_stdout(sys.stderr):
+            bar.add(count)
 
 
 def _decode_shape(index, path):
@@ -131,19 +127,21 @@ def scan_images(paths, progress=True, min_size=MIN_IMAGE_SIZE, progress_threshol
     Both lists keep the order of ``paths``. Decoding runs in parallel in tf.data (the files that fail
     there are then diagnosed one by one for a reason, see diagnose_image_file). Images under
     ``min_size`` pixels on a side are bad; images smaller than the crop are fine (crop_or_pad pads).
-    With ``progress``, lists of at least ``progress_threshold`` files show a bar on stderr.
+    With ``progress``, lists of at least ``progress_threshold`` files show a ``keras.utils.Progbar`` on stderr.
     """
     paths = [os.fspath(p) for p in paths]
     if not paths:
         return [], []
     shapes = {}
-    bar = _Progress(len(paths), "Scanning images", progress and len(paths) >= progress_threshold)
+    bar = _progress_bar(len(paths), "Scanning images", progress and len(paths) >= progress_threshold)
     dataset = tf.data.Dataset.from_tensor_slices((np.arange(len(paths), dtype=np.int64), paths))
     dataset = dataset.map(_decode_shape, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
     dataset = dataset.ignore_errors().batch(256).prefetch(2)
     for indices, hw in dataset.as_numpy_iterator():
         shapes.update(zip(indices.tolist(), hw.tolist()))
-        bar.update(len(indices))
+        _advance(bar, len(indices))
+    # Files tf.data could not decode were dropped (ignore_errors): count them too, so the bar ends at 100%.
+    _advance(bar, len(paths) - len(shapes))
     good, bad = [], []
     for index, path in enumerate(paths):
         hw = shapes.get(index)
@@ -153,8 +151,6 @@ def scan_images(paths, progress=True, min_size=MIN_IMAGE_SIZE, progress_threshol
             bad.append((path, f"smaller than {min_size} px ({hw[1]}x{hw[0]})"))
         else:
             good.append(path)
-    if bar.enabled and bar.done < bar.total:
-        bar.update(bar.total - bar.done)
     return good, bad
 
 

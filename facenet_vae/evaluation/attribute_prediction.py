@@ -5,24 +5,24 @@ training split and scored on the held-out split, beside two baselines: the train
 majority class, and the same classifier on principal components of the raw pixels.
 Labels are CelebA's {-1, 1}.
 """
-import contextlib
 import warnings
 
 import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
-DEFAULT_PCA_COMPONENTS = 100
+from facenet_vae.evaluation.config import DEFAULT_PCA_COMPONENTS
 
 
 def single_threaded_blas():
-    """Return a context manager limiting BLAS to one thread (a no-op without threadpoolctl).
+    """Return a context manager limiting BLAS to one thread (threadpoolctl, a scikit-learn dependency).
 
     These matrices are small; OpenBLAS' spinning worker threads, competing with TensorFlow's for
     a few cores, made QR and L-BFGS steps over ten times slower than one thread.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
 
 
@@ -68,9 +68,6 @@ class LinearAttributeClassifiers:
 
     def fit(self, features, labels):
         """Fit one classifier per label column; returns self."""
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.preprocessing import StandardScaler
 
         features = np.asarray(features, np.float64)
         labels = _check_labels(labels)
@@ -120,7 +117,6 @@ def pca_pixel_features(train_pixels, test_pixels, num_components=DEFAULT_PCA_COM
     Pixels are flattened and scaled to 0..1; the component count is capped by the training-set size
     and the pixel count.
     """
-    from sklearn.decomposition import PCA
 
     train = np.asarray(train_pixels).reshape(len(train_pixels), -1).astype(np.float32) / 255.0
     test = np.asarray(test_pixels).reshape(len(test_pixels), -1).astype(np.float32) / 255.0

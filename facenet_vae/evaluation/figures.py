@@ -5,8 +5,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
+from sklearn.decomposition import PCA  # noqa: E402
 
 from facenet_vae.atomic_files import atomic_path  # noqa: E402
+from facenet_vae.evaluation.attribute_prediction import single_threaded_blas  # noqa: E402
 from facenet_vae.image_grid import put_images_on_grid  # noqa: E402
 
 
@@ -53,9 +55,6 @@ def image_grid_figure(path, images, title, columns=8):
 
 def latent_pca_figure(path, latent, labels=None, attribute_name=None, seed=0):
     """Write a 2-D PCA scatter of latent means, coloured by an attribute's {-1, 1} labels; returns ``path``."""
-    from sklearn.decomposition import PCA
-
-    from facenet_vae.evaluation.attribute_prediction import single_threaded_blas
     latent = np.asarray(latent, np.float64)
     if latent.shape[1] >= 2 and len(latent) >= 2:
         with single_threaded_blas():

@@ -1,65 +1,22 @@
-"""One evaluation run: a loaded VAE and a data set in, ``report.json``, ``report.md`` and figures out."""
-import dataclasses
+"""One evaluation run: a loaded VAE and a data set in, ``report.json``, ``report.md`` and figures out.
+
+The configuration is ``facenet_vae.evaluation.config.EvaluationConfig``.
+"""
 import os
 import time
-from typing import Optional, Sequence
 
 import numpy as np
 from absl import logging
 
-from facenet_vae.data import DATASETS
-from facenet_vae.evaluation import attribute_prediction, editing, figures, latent, metrics, report
+from facenet_vae.attributes import attribute_vectors_from_latents
 from facenet_vae.batch_norm_calibration import recalibrate_batch_norm
+from facenet_vae.evaluation import attribute_prediction, editing, figures, latent, metrics, report
 from facenet_vae.evaluation.data import (is_celeba_download, load_celeba_download, load_image_folder, load_npz,
                                          load_synthetic, load_tfds_celeb_a)
+from facenet_vae.evaluation.progress import Progress
+from facenet_vae.loading import load_vae
 
 NUM_PRIOR_SAMPLES = 64
-
-
-@dataclasses.dataclass
-class EvaluationConfig:
-    """What to evaluate and how; flag names of ``python -m facenet_vae.evaluate``."""
-    model: Optional[str] = None           # None: the model shipped in checkpoints/celeba64
-    data_dir: Optional[str] = None
-    dataset: Optional[str] = None         # None: npz for a .npz path, else folder
-    output_dir: str = "evaluation"
-    attributes_file: Optional[str] = None
-    partition_file: Optional[str] = None
-    edit_attributes: Sequence[str] = ("Smiling",)
-    edit_strength: float = editing.DEFAULT_EDIT_STRENGTH
-    edit_sweep: Sequence[float] = (0.5, 2.0)
-    color_attribute: str = "Smiling"
-    pca_components: int = attribute_prediction.DEFAULT_PCA_COMPONENTS
-    batch_size: int = 100
-    max_train_images: Optional[int] = None
-    max_held_out_images: Optional[int] = None
-    num_figure_images: int = 32
-    recalibrate_batch_norm: bool = False  # re-estimate BN statistics on training images first (short runs)
-    seed: int = 0
-
-    def resolved_dataset(self):
-        """Return the data set kind, inferred from ``data_dir`` when ``dataset`` is unset."""
-        if self.dataset:
-            return self.dataset
-        return "npz" if str(self.data_dir).endswith(".npz") else "folder"
-
-    def validate(self):
-        """Raise ValueError for values the run cannot use; returns self."""
-        if not self.data_dir and self.resolved_dataset() != "synthetic":
-            raise ValueError("--data_dir is required (or --dataset=synthetic)")
-        if self.resolved_dataset() not in DATASETS:
-            raise ValueError(f"--dataset must be one of {', '.join(DATASETS)}; got {self.dataset!r}")
-        if not np.isfinite(self.edit_strength) or not all(np.isfinite(float(k)) for k in self.edit_sweep):
-            raise ValueError(f"--edit_strength and --edit_sweep must be finite, got {self.edit_strength}, "
-                             f"{list(self.edit_sweep)}")
-        for name in ("pca_components", "batch_size", "num_figure_images"):
-            if int(getattr(self, name)) <= 0:
-                raise ValueError(f"--{name} must be positive, got {getattr(self, name)}")
-        for name in ("max_train_images", "max_held_out_images"):
-            value = getattr(self, name)
-            if value is not None and int(value) <= 0:
-                raise ValueError(f"--{name} must be positive, got {value}")
-        return self
 
 
 def load_data(config, framing):
@@ -89,16 +46,42 @@ def _figure_subset(count, limit, seed):
     return np.sort(np.random.default_rng(seed).choice(count, size=limit, replace=False))
 
 
-def run_evaluation(config, vae=None):
+def _reconstruction_section(config, vae, data, progress):
+    """Return ``(held-out means, log-variances, reconstructions, notes, stored-statistics reconstruction or None)``."""
+    batch, notes, stored_bn_reconstruction = config.batch_size, [], None
+    if config.recalibrate_batch_norm:
+        if vae.keras_model is None:
+            raise ValueError(f"--recalibrate_batch_norm needs a Keras model (run folder or .keras file), but "
+                             f"{vae.source}")
+        if len(data.train_images) == 0:
+            raise ValueError("--recalibrate_batch_norm needs training images")
+        stored = progress.map_batches(vae.reconstruct_pixels, data.held_out_images, batch,
+                                      "reconstructing held-out faces with the stored batch-norm statistics")
+        stored_bn_reconstruction = metrics.reconstruction_metrics(data.held_out_images, stored)
+        progress.stage("re-estimating batch-norm statistics on training images")
+        used = recalibrate_batch_norm(vae.keras_model, data.train_images, batch_size=batch, seed=config.seed)
+        notes.append(f"batch-norm moving statistics were re-estimated on {used} training images before "
+                     f"evaluating (--recalibrate_batch_norm); reconstruction with the stored statistics is "
+                     f"under reconstruction_stored_batch_norm")
+    held_mean, held_log_var = progress.map_batches(vae.encode_pixels, data.held_out_images, batch,
+                                                   f"encoding {len(data.held_out_images)} held-out faces")
+    reconstructions = progress.map_batches(vae.decode_to_pixels, held_mean, batch, "decoding their latent means")
+    return held_mean, held_log_var, reconstructions, notes, stored_bn_reconstruction
+
+
+def run_evaluation(config, vae=None, progress=None):
     """Evaluate the model; writes report.json, report.md and PNG figures to ``output_dir``; returns the report dict.
 
-    ``vae`` is a ``facenet_vae.loading.LoadedVae``; by default ``load_vae(config.model)``.
+    ``config`` is an ``EvaluationConfig``; ``vae`` a ``LoadedVae`` (default: ``load_vae(config.model)``);
+    ``progress`` a ``Progress`` (default: silent).
     """
     config.validate()
+    progress = progress or Progress(enabled=False)
     started = time.perf_counter()
     if vae is None:
-        from facenet_vae.loading import load_vae
+        progress.stage(f"loading the model {config.model or '(the shipped one)'}")
         vae = load_vae(config.model)
+    progress.stage(f"reading faces ({config.resolved_dataset()} {config.data_dir or ''})".replace(" )", ")"))
     data = load_data(config, vae.framing)
     names = data.attribute_names if data.has_attributes else None
     if names is not None:
@@ -110,22 +93,8 @@ def run_evaluation(config, vae=None):
     logging.info("evaluating %s on %s: %d training, %d held-out images", vae.source, data.description,
                  len(data.train_images), len(data.held_out_images))
 
-    notes = []
-    stored_bn_reconstruction = None
-    if config.recalibrate_batch_norm:
-        if vae.keras_model is None:
-            raise ValueError(f"--recalibrate_batch_norm needs a Keras model (run folder or .keras file), but "
-                             f"{vae.source}")
-        if len(data.train_images) == 0:
-            raise ValueError("--recalibrate_batch_norm needs training images")
-        stored_bn_reconstruction = metrics.reconstruction_metrics(
-            data.held_out_images, vae.reconstruct_pixels(data.held_out_images, batch_size=batch))
-        used = recalibrate_batch_norm(vae.keras_model, data.train_images, batch_size=batch, seed=config.seed)
-        notes.append(f"batch-norm moving statistics were re-estimated on {used} training images before "
-                     f"evaluating (--recalibrate_batch_norm); reconstruction with the stored statistics is "
-                     f"under reconstruction_stored_batch_norm")
-    held_mean, held_log_var = vae.encode_pixels(data.held_out_images, batch_size=batch)
-    reconstructions = vae.decode_to_pixels(held_mean, batch_size=batch)
+    held_mean, held_log_var, reconstructions, notes, stored_bn_reconstruction = _reconstruction_section(
+        config, vae, data, progress)
     result = {
         "model": {"source": vae.source, "vae_def": vae.vae_def, "latent_var_size": vae.latent_var_size,
                   "image_size": vae.image_size},
@@ -143,6 +112,7 @@ def run_evaluation(config, vae=None):
         result["reconstruction_stored_batch_norm"] = stored_bn_reconstruction
     result["reconstruction"]["method"] = "decode(posterior mean); inference-mode batch norm"
     fig = result["figures"]
+    progress.stage("drawing the reconstruction, prior-sample and KL figures")
     show = _figure_subset(len(data.held_out_images), config.num_figure_images, config.seed)
     fig["reconstructions"] = os.path.basename(figures.reconstructions_figure(
         os.path.join(output_dir, "reconstructions.png"), data.held_out_images[show], reconstructions[show]))
@@ -161,7 +131,10 @@ def run_evaluation(config, vae=None):
         fig["latent_pca"] = os.path.basename(figures.latent_pca_figure(
             os.path.join(output_dir, "latent_pca.png"), held_mean, seed=config.seed))
     else:
-        _attribute_sections(config, vae, data, names, held_mean, edit_indices, color_index, output_dir, result)
+        train_mean, classifiers = _attribute_prediction_section(config, vae, data, names, held_mean, color_index,
+                                                                output_dir, result, progress)
+        _editing_section(config, vae, data, names, held_mean, train_mean, classifiers, edit_indices, output_dir,
+                         result, progress)
     result["evaluation_seconds"] = time.perf_counter() - started
     report.write_json(result, output_dir)
     report.write_markdown(result, output_dir)
@@ -169,11 +142,15 @@ def run_evaluation(config, vae=None):
     return report.json_safe(result)
 
 
-def _attribute_sections(config, vae, data, names, held_mean, edit_indices, color_index, output_dir, result):
+def _attribute_prediction_section(config, vae, data, names, held_mean, color_index, output_dir, result, progress):
+    """Fill ``result["attribute_prediction"]`` and its figures; return the training latent means and the classifiers."""
     fig = result["figures"]
     if len(data.train_images) == 0:
         raise ValueError(f"{data.description} has no training images to fit the attribute classifiers on")
-    train_mean, _ = vae.encode_pixels(data.train_images, batch_size=config.batch_size)
+    train_mean, _ = progress.map_batches(vae.encode_pixels, data.train_images, config.batch_size,
+                                         f"encoding {len(data.train_images)} training faces")
+    progress.stage(f"fitting linear classifiers for {len(names)} attributes on latent means and on "
+                   f"{config.pca_components} principal components of the pixels")
     section, classifiers = attribute_prediction.evaluate_attribute_prediction(
         train_mean, data.train_attributes, held_mean, data.held_out_attributes, names,
         train_pixels=data.train_images, test_pixels=data.held_out_images, pca_components=config.pca_components,
@@ -187,8 +164,12 @@ def _attribute_sections(config, vae, data, names, held_mean, edit_indices, color
     fig["latent_pca"] = os.path.basename(figures.latent_pca_figure(
         os.path.join(output_dir, "latent_pca.png"), held_mean, data.held_out_attributes[:, color_index],
         names[color_index], seed=config.seed))
+    return train_mean, classifiers
 
-    from facenet_vae.attributes import attribute_vectors_from_latents
+
+def _editing_section(config, vae, data, names, held_mean, train_mean, classifiers, edit_indices, output_dir, result,
+                     progress):
+    """Fill ``result["editing"]``: success of ``z + k * attribute_vector`` per attribute, with a figure each."""
     # From the inference-mode latent means of the training split: the space the classifiers read.
     vectors = attribute_vectors_from_latents(train_mean, data.train_attributes)
     result["editing"] = {}
@@ -202,6 +183,8 @@ def _attribute_sections(config, vae, data, names, held_mean, edit_indices, color
     for index in edit_indices:
         name = names[index]
         without = np.flatnonzero(data.held_out_attributes[:, index] == -1)
+        progress.stage(f"editing {name} on {len(without)} held-out faces without it "
+                       f"(k = {', '.join(f'{k:g}' for k in [config.edit_strength, *config.edit_sweep])})")
         if not np.all(np.isfinite(vectors[index])):
             result["editing"][name] = {"strength": config.edit_strength, "num_faces": int(len(without)),
                                        "success_rate": None, "others_unchanged": None,

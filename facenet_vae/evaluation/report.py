@@ -146,7 +146,11 @@ def render_markdown(report):
               f"Burda et al. 2016): **{latent['active_units']}** of {latent['latent_var_size']}",
               f"- dimensions with mean KL > {latent['active_units_threshold']}: {latent['active_units_kl']}",
               f"- total KL (sum over dimensions, mean over held-out faces): {_fmt(latent['kl_total'], 2)} nats",
-              f"- mean posterior variance: {_fmt(latent['posterior_variance_mean'], 4)}", ""]
+              f"- mean posterior variance: {_fmt(latent['posterior_variance_mean'], 4)}"]
+    if latent.get("num_log_variances_capped"):
+        lines.append(f"- {latent['num_log_variances_capped']} log-variances were above {latent['log_variance_cap']:g} "
+                     f"and were capped there, as the training objective caps them")
+    lines.append("")
     for key, title in (("kl_per_dimension", "KL per dimension"), ("latent_pca", "latent PCA"),
                        ("prior_samples", "samples from the prior")):
         if key in figures:

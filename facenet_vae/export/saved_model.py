@@ -18,8 +18,8 @@ serving_default     same as ``reconstruct``
 A signature has one input dtype, so float and uint8 pixels get a signature each.
 ``assets.extra/model_config.json`` records vae_def, latent_var_size, image_size and the framing.
 
-CLI: ``python -m facenet_vae.export RUN_FOLDER_OR_MODEL_KERAS OUT_DIR [--format=saved_model|onnx|litert]``
-(``onnx``: see ``export_onnx``; ``litert``: see ``export_litert``, with ``--batch_size``).
+Command line: ``facenet-vae-export MODEL OUT_DIR`` (or ``python -m facenet_vae.export``); other
+formats: ``facenet_vae.export.onnx`` and ``facenet_vae.export.litert``.
 """
 import json
 import os
@@ -29,8 +29,16 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from facenet_vae.loading import (SAVED_MODEL_CONFIG, decode_model_latent, encode_model_pixels, is_saved_model_dir,
-                                 model_framing)
+from facenet_vae.inference import decode_model_latent, encode_model_pixels, model_framing
+
+# Written beside the SavedModel ("assets.extra" is the conventional place for files TF-Serving and
+# tf.saved_model.load ignore); load_vae reads it back.
+SAVED_MODEL_CONFIG = os.path.join("assets.extra", "model_config.json")
+
+
+def is_saved_model_dir(path):
+    """Return True when ``path`` is a folder holding a ``saved_model.pb``."""
+    return os.path.isfile(os.path.join(path, "saved_model.pb"))
 
 
 def _endpoints(model):
@@ -107,99 +115,3 @@ def export_saved_model(model, out_dir):
     logging.info("exported SavedModel (signatures: %s) to %s",
                  ", ".join(name for name, _, _ in _endpoints(model)), out_dir)
     return out_dir
-
-
-FORMATS = ("saved_model", "onnx", "litert")
-USAGE = ("usage: python -m facenet_vae.export RUN_FOLDER_OR_MODEL_KERAS OUT_DIR "
-         "[--format=saved_model|onnx|litert] [--batch_size=N (litert)]")
-
-
-def parse_args(argv):
-    """Return ``(source, out_dir, format, batch_size)`` from ``argv`` (program name first).
-
-    Raises ``SystemExit`` with one line naming the problem for a wrong argument.
-    """
-    positional, options = [], {"format": "saved_model", "batch_size": "1"}
-    args = list(argv[1:])
-    while args:
-        arg = args.pop(0)
-        if not arg.startswith("--"):
-            positional.append(arg)
-            continue
-        name, has_value, value = arg[2:].partition("=")
-        if name not in options:
-            raise SystemExit(f"error: unknown option {arg!r}\n{USAGE}")
-        if not has_value:
-            if not args:
-                raise SystemExit(f"error: option --{name} needs a value\n{USAGE}")
-            value = args.pop(0)
-        options[name] = value
-    if len(positional) != 2:
-        raise SystemExit(USAGE)
-    if options["format"] not in FORMATS:
-        raise SystemExit(f"error: unknown --format {options['format']!r}; choose one of {', '.join(FORMATS)}")
-    if not options["batch_size"].isdigit() or int(options["batch_size"]) < 1:
-        raise SystemExit(f"error: --batch_size must be a positive integer, got {options['batch_size']!r}")
-    return positional[0], positional[1], options["format"], int(options["batch_size"])
-
-
-def export_model(model, out_dir, export_format="saved_model", batch_size=1):
-    """Export a built ``DfcVae`` to ``out_dir`` in ``export_format`` (one of ``FORMATS``); returns the paths written.
-
-    ``saved_model``: the SavedModel folder (see this module's docstring); ``onnx``:
-    ``decoder.onnx`` and ``encoder.onnx`` (``export_onnx``); ``litert``: ``decoder.tflite`` for
-    ``batch_size`` latents at a time (``export_litert``).
-    """
-    if export_format == "saved_model":
-        return {"saved_model": export_saved_model(model, out_dir)}
-    # Imported here: they need the optional `export` extra (tf2onnx, onnx), and training imports
-    # this module for export_saved_model.
-    try:
-        if export_format == "onnx":
-            from facenet_vae.export_onnx import export_onnx
-            return export_onnx(model, out_dir)
-        if export_format == "litert":
-            from facenet_vae.export_litert import export_litert
-            return export_litert(model, out_dir, batch_size)
-    except ImportError as error:
-        raise RuntimeError(f"--format={export_format} needs the export extra ({error}): "
-                           "pip install -e '.[export]'") from error
-    raise ValueError(f"unknown export format {export_format!r}; choose one of {', '.join(FORMATS)}")
-
-
-def main(argv):
-    """CLI entry point: export the model at ``argv[1]`` to ``argv[2]`` in ``--format``; returns 0.
-
-    A missing or unreadable model, an unknown format or a bad argument ends with one line naming
-    the problem (``SystemExit``), not a traceback.
-    """
-    from facenet_vae.loading import load_vae
-    if any(arg in ("-h", "--help") for arg in argv[1:]):
-        print(USAGE)
-        return 0
-    source, out_dir, export_format, batch_size = parse_args(argv)
-    try:
-        vae = load_vae(source)
-    except (OSError, ValueError) as error:
-        raise SystemExit(f"error: {error}") from None
-    if vae.keras_model is None:
-        raise SystemExit(f"{source} is already a SavedModel; export a run folder or .keras file instead")
-    print(vae.source)
-    try:
-        paths = export_model(vae.keras_model, out_dir, export_format, batch_size)
-    except (OSError, ValueError, RuntimeError) as error:
-        raise SystemExit(f"error: {error}") from None
-    for path in paths.values():
-        print(f"wrote {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    from absl import app, flags
-
-    def _own_arguments(argv):
-        # parse_args reads the arguments (absl would refuse --format); absl's flags keep their defaults.
-        flags.FLAGS(argv[:1])
-        return argv
-
-    app.run(main, flags_parser=_own_arguments)
