@@ -16,7 +16,7 @@ import tensorflow as tf
 from facenet_vae.attributes import read_attribute_vectors_file
 from facenet_vae.data.errors import DataError
 from facenet_vae.data.images import image_format, try_decode_image
-from facenet_vae.export_onnx import export_onnx
+from facenet_vae.export.onnx import export_onnx
 from facenet_vae.generation import GenerateOptions, load_images
 from facenet_vae.loading import load_vae
 
