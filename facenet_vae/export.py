@@ -29,8 +29,8 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from facenet_vae.loading import (SAVED_MODEL_CONFIG, decode_model_latent, encode_model_pixels, is_saved_model_dir,
-                                 model_framing)
+from facenet_vae.generation.pixel_interface import (SAVED_MODEL_CONFIG, decode_model_latent, encode_model_pixels,
+                                                    is_saved_model_dir, model_framing)
 
 
 def _endpoints(model):
@@ -173,7 +173,7 @@ def main(argv):
     A missing or unreadable model, an unknown format or a bad argument ends with one line naming
     the problem (``SystemExit``), not a traceback.
     """
-    from facenet_vae.loading import load_vae
+    from facenet_vae.generation.loading import load_vae
     if any(arg in ("-h", "--help") for arg in argv[1:]):
         print(USAGE)
         return 0

@@ -369,8 +369,8 @@ def test_cli_writes_report_and_figures(tmp_path, tiny_model_and_faces):
 
 def test_folder_without_attributes_reports_reconstruction_and_latent_only(tmp_path, tiny_model_and_faces):
     from facenet_vae.evaluation.pipeline import EvaluationConfig, run_evaluation
-    from facenet_vae.image_grid import write_png
-    from facenet_vae.loading import load_vae
+    from facenet_vae.generation.image_grid import write_png
+    from facenet_vae.generation.loading import load_vae
     model_path, npz_path = tiny_model_and_faces
     faces = np.load(npz_path)["images"][:10]
     small = tf.cast(tf.image.resize(faces, (32, 32)), tf.uint8).numpy()
@@ -388,7 +388,7 @@ def test_folder_without_attributes_reports_reconstruction_and_latent_only(tmp_pa
 
 def test_unknown_edit_attribute_is_a_clear_error(tmp_path, tiny_model_and_faces):
     from facenet_vae.evaluation.pipeline import EvaluationConfig, run_evaluation
-    from facenet_vae.loading import load_vae
+    from facenet_vae.generation.loading import load_vae
     model_path, npz_path = tiny_model_and_faces
     config = EvaluationConfig(model=model_path, data_dir=npz_path, output_dir=str(tmp_path),
                               edit_attributes=("Smiles",))

@@ -15,7 +15,7 @@ import facenet_vae
 from facenet_vae import export as export_module
 from facenet_vae import run_folder
 from facenet_vae.export import export_saved_model
-from facenet_vae.loading import from_keras_model, load_vae
+from facenet_vae.generation.loading import from_keras_model, load_vae
 from facenet_vae.normalization import normalized_to_pixels, pixels_to_normalized
 
 LATENT = 16

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import numpy as np  # noqa: E402
 
 from facenet_vae.atomic_files import atomic_path  # noqa: E402
-from facenet_vae.image_grid import put_images_on_grid  # noqa: E402
+from facenet_vae.generation.image_grid import put_images_on_grid  # noqa: E402
 
 
 def _save(figure, path):

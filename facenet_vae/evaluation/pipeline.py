@@ -92,12 +92,12 @@ def _figure_subset(count, limit, seed):
 def run_evaluation(config, vae=None):
     """Evaluate the model; writes report.json, report.md and PNG figures to ``output_dir``; returns the report dict.
 
-    ``vae`` is a ``facenet_vae.loading.LoadedVae``; by default ``load_vae(config.model)``.
+    ``vae`` is a ``facenet_vae.generation.LoadedVae``; by default ``load_vae(config.model)``.
     """
     config.validate()
     started = time.perf_counter()
     if vae is None:
-        from facenet_vae.loading import load_vae
+        from facenet_vae.generation.loading import load_vae
         vae = load_vae(config.model)
     data = load_data(config, vae.framing)
     names = data.attribute_names if data.has_attributes else None
@@ -188,7 +188,7 @@ def _attribute_sections(config, vae, data, names, held_mean, edit_indices, color
         os.path.join(output_dir, "latent_pca.png"), held_mean, data.held_out_attributes[:, color_index],
         names[color_index], seed=config.seed))
 
-    from facenet_vae.attributes import attribute_vectors_from_latents
+    from facenet_vae.generation.attribute_vectors import attribute_vectors_from_latents
     # From the inference-mode latent means of the training split: the space the classifiers read.
     vectors = attribute_vectors_from_latents(train_mean, data.train_attributes)
     result["editing"] = {}
