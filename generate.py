@@ -1,8 +1,7 @@
-"""Generate faces with a trained facenet DFC-VAE: a thin shim for ``facenet_vae.cli.generate``.
+"""Generate faces with a trained facenet DFC-VAE: a thin shim for ``facenet_vae.cli.generate``."""
+import sys
 
-See ``python generate.py --help`` (or the ``facenet-vae-generate`` command) for the modes and flags.
-"""
-from facenet_vae.cli.generate import __doc__ as __doc__, main  # noqa: F401 (the doc is --help's usage text)
+from facenet_vae.cli.generate import __doc__, main  # noqa: F401 (absl's --help prints __main__'s docstring)
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

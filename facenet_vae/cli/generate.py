@@ -17,11 +17,12 @@ else ./generated).
     generate.py --mode=projector --model=RUN --images=FACES --attributes_file=list_attr_celeba.txt \\
         --output_dir=LOGS      (then: tensorboard --logdir=LOGS, "Projector")
 """
+import logging as python_logging
 import os
 import sys
 import warnings
 
-from absl import app, flags
+from absl import app, flags, logging
 
 from facenet_vae import settings
 from facenet_vae.cli.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, quiet_tensorflow
@@ -35,29 +36,50 @@ def _tool():
     return os.path.basename(sys.argv[0]) or "generate.py"
 
 
-def parse_flags(argv):
-    """Parse the command line; a bad flag or value prints one line and exits with EXIT_USAGE (no TensorFlow yet)."""
+def parse_options(argv):
+    """Return the checked ``GenerateOptions`` of the command line; a bad flag or value exits with one line,
+    EXIT_USAGE. Runs before TensorFlow is imported, so a mistyped flag fails at once."""
+    if "mode" not in FLAGS:
+        app.define_help_flags()  # --help, --helpfull (settings.define_flags may put a grouped --help over them)
+        settings.define_flags(GenerateOptions, FLAGS, __name__)
     try:
         rest = FLAGS(argv)
         if len(rest) > 1:
             raise flags.Error(f"unexpected arguments: {' '.join(rest[1:])}")
-        settings.check_choices(settings.from_flags(GenerateOptions))
+        return settings.check_choices(settings.from_flags(GenerateOptions, FLAGS))
     except (flags.Error, ValueError) as error:
         sys.exit(fail(_tool(), error, EXIT_USAGE))
-    return rest
 
 
 def _one_line_warnings(message, category, filename, lineno, file=None, line=None):
     print(f"{_tool()}: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
+class _OneLine(python_logging.Formatter):
+    """``tool: message`` for information, ``tool: warning: message`` above it, on one line."""
+
+    def format(self, record):
+        level = "" if record.levelno < python_logging.WARNING else f"{record.levelname.lower()}: "
+        return f"{_tool()}: {level}{' '.join(record.getMessage().split())}"
+
+
+def configure_console(verbose):
+    """One line per warning (Python warnings and absl log records); information lines only when ``verbose``."""
+    quiet_tensorflow(verbose)
+    handler = python_logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    absl_logger = python_logging.getLogger("absl")
+    absl_logger.handlers[:] = [handler]
+    absl_logger.propagate = False
+    logging.set_verbosity(logging.INFO if verbose else logging.WARNING)
+    warnings.showwarning = _one_line_warnings
+
+
 def run_options(options):
     """Run ``options`` and print the files written; returns the exit status (one error line on failure)."""
-    quiet_tensorflow(options.verbose)
     # Imported here, after the flags are checked: these modules load TensorFlow.
     from facenet_vae.data.errors import DataError
     from facenet_vae.generation.runner import run
-    warnings.showwarning = _one_line_warnings
     try:
         written = run(options)
     except OptionError as error:
@@ -71,17 +93,12 @@ def run_options(options):
     return EXIT_OK
 
 
-def _main(argv):
-    del argv  # checked by parse_flags
-    return run_options(settings.from_flags(GenerateOptions))
-
-
-def main():
-    """Console entry point (``facenet-vae-generate``, ``python generate.py``)."""
-    if "verbose" not in FLAGS:
-        settings.define_flags(GenerateOptions)
-    app.run(_main, flags_parser=parse_flags)
+def main(argv=None):
+    """Console entry point (``facenet-vae-generate``, ``python generate.py``); returns the exit status."""
+    options = parse_options(sys.argv if argv is None else argv)
+    configure_console(options.verbose)
+    return run_options(options)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
