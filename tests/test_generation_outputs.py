@@ -14,6 +14,7 @@ from PIL import Image
 import facenet_vae
 from facenet_vae.data import folders
 from facenet_vae.data.celeba import read_attribute_file
+from facenet_vae.data.framing import training_framing
 from facenet_vae.generation import GenerateOptions, run
 from facenet_vae.generation.attribute_vectors import ThinAttributeWarning, write_attribute_vectors_file
 from facenet_vae.generation.face_sets import load_images
@@ -32,7 +33,9 @@ SIZE = 64
 def model_file(tmp_path_factory):
     keras.utils.set_random_seed(5)
     path = str(tmp_path_factory.mktemp("model") / "model.keras")
-    facenet_vae.build_vae("dfc_vae", LATENT).save(path)
+    model = facenet_vae.build_vae("dfc_vae", LATENT)
+    model.framing = training_framing("folder", SIZE, center_crop=True)  # CelebA photos framed as in training
+    model.save(path)
     return path
 
 

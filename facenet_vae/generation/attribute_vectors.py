@@ -111,15 +111,13 @@ def thin_attribute_message(name, with_count, without_count):
             f"(fewer than {MIN_FACES_PER_SIDE}): expect a noisy edit")
 
 
-def warn_thin_attributes(names, counts):
-    """Warn (``ThinAttributeWarning``) once per attribute whose vector has fewer than MIN_FACES_PER_SIDE faces
-    on a side and at least one on each; return the messages."""
+def thin_attribute_messages(names, attributes):
+    """Return the warnings of the attributes (columns of ``attributes``) with fewer than MIN_FACES_PER_SIDE faces
+    on a side but at least one on each (without one, the vector is undefined: NaN)."""
+    counts = face_counts(attributes)
     messages = [thin_attribute_message(name, int(pos), int(neg)) for name, (pos, neg) in zip(names, counts)
                 if pos and neg]
-    messages = [message for message in messages if message]
-    for message in messages:
-        warnings.warn(message, ThinAttributeWarning, stacklevel=2)
-    return messages
+    return [message for message in messages if message]
 
 
 def attribute_vectors_from_latents(latent_vars, attributes, names=None):
@@ -143,7 +141,8 @@ def attribute_vectors_from_latents(latent_vars, attributes, names=None):
             logging.warning("attribute %s has %d images with it and %d without; its vector is NaN (undefined)",
                             names[k] if names is not None else f"column {k}", int(pos.sum()), int(neg.sum()))
     labels = names if names is not None else [f"column {k}" for k in range(attributes.shape[1])]
-    warn_thin_attributes(labels, face_counts(attributes))
+    for message in thin_attribute_messages(labels, attributes):
+        warnings.warn(message, ThinAttributeWarning, stacklevel=2)
     return vectors
 
 
@@ -253,9 +252,7 @@ def write_attribute_vectors_file(path, latent_vars, attributes, fields, attribut
             handle.create_dataset("attribute_vectors", data=attribute_vectors)
             if filenames is not None:
                 handle.create_dataset("filenames", data=_as_bytes(filenames))
-            messages = [thin_attribute_message(name, int(pos), int(neg))
-                        for name, (pos, neg) in zip(fields, face_counts(attributes)) if pos and neg]
-            handle.attrs["warnings"] = [message for message in messages if message]
+            handle.attrs["warnings"] = thin_attribute_messages(fields, attributes)
     return path
 
 
