@@ -161,6 +161,16 @@ def test_every_mode_has_an_entry_and_choices_come_from_their_constants():
     assert fields["mode"].metadata["choices"] == MODES
     assert fields["interpolation"].metadata["choices"] == INTERPOLATIONS
     assert fields["augment_sampling"].metadata["choices"] == AUGMENT_SAMPLINGS
+    # --dataset is checked against data.DATASETS by the runner (that module loads TensorFlow): its help names them all.
+    from facenet_vae.data import DATASETS
+    assert all(name in fields["dataset"].metadata["help"] for name in DATASETS)
+
+
+def test_an_unknown_dataset_is_a_usage_error(model_file, tmp_path):
+    from facenet_vae.generation.options import OptionError
+    with pytest.raises(OptionError, match=r"--dataset must be one of folder, celeba, celeb_a, npz, synthetic; "
+                                          r"got 'faces'"):
+        run(GenerateOptions(mode="attributes", model=model_file, dataset="faces", output_dir=str(tmp_path)))
 
 
 # -- the command line -----------------------------------------------------------------------------------
