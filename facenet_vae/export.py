@@ -29,8 +29,16 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from facenet_vae.generation.pixel_interface import (SAVED_MODEL_CONFIG, decode_model_latent, encode_model_pixels,
-                                                    is_saved_model_dir, model_framing)
+from facenet_vae.inference import decode_model_latent, encode_model_pixels, model_framing
+
+# Written beside the SavedModel ("assets.extra" is the conventional place for files TF-Serving and
+# tf.saved_model.load ignore); load_vae reads it back.
+SAVED_MODEL_CONFIG = os.path.join("assets.extra", "model_config.json")
+
+
+def is_saved_model_dir(path):
+    """Return True when ``path`` is a folder holding a ``saved_model.pb``."""
+    return os.path.isfile(os.path.join(path, "saved_model.pb"))
 
 
 def _endpoints(model):

@@ -2,7 +2,6 @@
 
     loading.py            load_vae: a run folder, a .keras file or a SavedModel -> a LoadedVae
     loaded_vae.py         LoadedVae (the interface), KerasVae and SavedModelVae (its two implementations)
-    pixel_interface.py    a DfcVae on pixels (framing, normalisation), shared with the SavedModel writer
     options.py            GenerateOptions, every generate.py setting declared once (no TensorFlow)
     runner.py             run(options): checks, loads the model, dispatches through modes.MODE_TABLE
     paths.py              the output folder and attribute vectors file a run uses

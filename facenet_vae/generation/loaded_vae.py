@@ -15,8 +15,8 @@ from absl import logging
 
 from facenet_vae.data.framing import Framing, legacy_framing
 from facenet_vae.data.images import read_image_files
-from facenet_vae.generation.pixel_interface import (SAVED_MODEL_CONFIG, decode_model_latent, encode_model_pixels,
-                                                    framed_pixels)
+from facenet_vae.export import SAVED_MODEL_CONFIG
+from facenet_vae.inference import decode_model_latent, encode_model_pixels, framed_pixels
 from facenet_vae.normalization import pixels_to_normalized
 
 

@@ -12,7 +12,7 @@ from absl import logging
 
 from facenet_vae import run_folder
 from facenet_vae.generation.loaded_vae import LoadedVae, SavedModelVae, from_keras_model
-from facenet_vae.generation.pixel_interface import is_saved_model_dir
+from facenet_vae.export import is_saved_model_dir
 from facenet_vae.model import DfcVae  # also registers the serializable classes for keras.models.load_model
 
 SHIPPED_MODEL = ("checkpoints", "celeba64", "model.keras")

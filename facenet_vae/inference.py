@@ -1,24 +1,12 @@
-"""What a model's pixel interface is, shared by the Keras-backed VAE here and the SavedModel writer.
+"""A ``DfcVae`` on pixels, in inference: frame, normalise, encode; decode, un-normalise.
 
-Both encode photos through ``encode_model_pixels`` and decode through ``decode_model_latent``, so
-an exported SavedModel gives the numbers the Keras model gives; both name the SavedModel's
-side file ``SAVED_MODEL_CONFIG``. Neither the writer (export) nor the reader (loading) owns it.
+Shared by the model reader (``load_vae``) and the SavedModel writer (``facenet_vae.export``), so
+the writer does not depend on the reader and both give the same numbers, eagerly and in graphs.
 """
-import os
-
 import tensorflow as tf
 
 from facenet_vae.data.framing import legacy_framing
 from facenet_vae.normalization import normalized_to_pixels, pixels_to_normalized
-
-# Written by export beside the SavedModel ("assets.extra" is the conventional place for files
-# TF-Serving and tf.saved_model.load ignore).
-SAVED_MODEL_CONFIG = os.path.join("assets.extra", "model_config.json")
-
-
-def is_saved_model_dir(path):
-    """Return True when ``path`` is a folder holding a ``saved_model.pb``."""
-    return os.path.isfile(os.path.join(path, "saved_model.pb"))
 
 
 def framed_pixels(pixels, framing):
@@ -51,7 +39,7 @@ def encode_model_pixels(model, pixels):
     """Return a DfcVae's float32 ``(mean, log_variance)`` in inference for NHWC pixels in 0..255.
 
     Pixels not at the model's size are framed as the model's training faces were. The Keras path
-    and the exported SavedModel's signatures both encode through this.
+    of ``load_vae`` and the exported SavedModel's signatures both encode through this.
     """
     faces = framed_pixels(pixels, model_framing(model))
     return model.encode(pixels_to_normalized(tf.cast(faces, tf.float32)), training=False)
