@@ -18,8 +18,7 @@ from facenet_vae.data.npz_faces import read_npz_faces
 from facenet_vae.data.synthetic import generate_synthetic_faces
 from facenet_vae.data.tfds_celeb_a import open_celeb_a
 from facenet_vae.evaluation.data import resize_pixels
-
-SYNTHETIC_ATTRIBUTE_IMAGES = 2000
+from facenet_vae.generation.options import SYNTHETIC_ATTRIBUTE_IMAGES
 
 
 def bad_file_error(paths, what="image"):

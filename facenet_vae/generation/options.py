@@ -15,6 +15,7 @@ AUGMENT_SAMPLINGS = ("identity", "posterior")
 # Faces per mode when --num_images is not given (None: all); augment counts per identity.
 DEFAULT_NUM_IMAGES = {"sample": 64, "reconstruct": 16, "modify": 8, "augment": 10, "attributes": None,
                       "projector": None}
+SYNTHETIC_ATTRIBUTE_IMAGES = 2000   # --mode=attributes --dataset=synthetic without --num_images
 VECTORS_FILE_NAME = "attribute_vectors.h5"
 
 
@@ -24,21 +25,21 @@ class OptionError(ValueError):
 
 def _num_images_help():
     defaults = ", ".join(f"{mode} {count if count is not None else 'all'}" for mode, count in DEFAULT_NUM_IMAGES.items())
-    return f"Number of faces; default per mode: {defaults} (synthetic attributes: 2000). For augment: per identity."
+    return f"Number of faces; default per mode: {defaults} (synthetic attributes: {SYNTHETIC_ATTRIBUTE_IMAGES}). For augment: per identity."
 
 
 @dataclasses.dataclass
 class GenerateOptions:
     """Everything one ``generate.py`` run is configured with (the flags, by the same names)."""
     mode: str = setting("sample", "What to generate.", choices=MODES, group="generation")
-    model: Optional[str] = setting(None, "Training run folder, model.keras file or exported SavedModel folder "
-                                   "(default: the trained CelebA model shipped in checkpoints/celeba64).", group="model")
+    model: Optional[str] = setting(None, "Training run folder, model.keras file or exported SavedModel folder; "
+                                   "unset: the trained CelebA model shipped in checkpoints/celeba64.", group="model")
     vae_def: Optional[str] = setting(None, "Expected VAE definition; an error if the model holds another.",
                                      group="model")
     latent_var_size: Optional[int] = setting(None, "Expected latent size; an error if the model has another.",
                                              group="model", minimum=1)
-    output_dir: Optional[str] = setting(None, "Where files are written (default <run folder>/generated or "
-                                        "./generated).", group="output")
+    output_dir: Optional[str] = setting(None, "Where files are written; unset: <run folder>/generated or "
+                                        "./generated.", group="output")
     num_images: Optional[int] = setting(None, _num_images_help(), group="generation", minimum=1)
     seed: int = setting(0, "Random seed.", group="run")
     batch_size: int = setting(64, "Images per encoder/decoder batch.", group="run", minimum=1)
@@ -51,8 +52,8 @@ class GenerateOptions:
     attributes_file: Optional[str] = setting(None, "CelebA list_attr_celeba.txt-format attribute file.",
                                              group="data")
     # Checked against facenet_vae.data's DATASETS by the runner: that module loads TensorFlow.
-    dataset: Optional[str] = setting(None, "attributes: face set, a data source as in train_vae.py (folder, celeba, "
-                                     "celeb_a, npz, synthetic; default folder: --data_dir + --attributes_file).",
+    dataset: Optional[str] = setting(None, "attributes: the face set, a data source as in train_vae.py (folder, celeba, "
+                                     "celeb_a, npz, synthetic); unset: folder (--data_dir + --attributes_file).",
                                      group="data")
     split: str = setting("train", "attributes with --dataset=celeb_a or npz: the split (train, validation, test).",
                          group="data")
@@ -66,16 +67,16 @@ class GenerateOptions:
                              "are added at the ends).", group="generation", minimum=2)
     interpolation: str = setting("both", "interpolate: which strips to write.", choices=INTERPOLATIONS,
                                  group="generation")
-    attribute_vectors_file: Optional[str] = setting(None, "HDF5 attribute vectors (default <output_dir>/"
-                                                    f"{VECTORS_FILE_NAME}).", group="output")
+    attribute_vectors_file: Optional[str] = setting(None, "HDF5 attribute vectors; unset: <output_dir>/"
+                                                    f"{VECTORS_FILE_NAME} (or the one beside the model).", group="output")
     training_batch_norm: bool = setting(False, "attributes: encode with batch statistics, as facenet did "
-                                        "(default: moving averages).", group="generation")
+                                        "(off: the moving averages).", group="generation")
     sample_latent: bool = setting(False, "attributes: store sampled latents mean + eps * std, as facenet did "
-                                  "(default: the mean).", group="generation")
+                                  "(off: the mean).", group="generation")
     attribute: str = setting("Smiling", "modify: attribute name (e.g. Smiling) or index.", group="generation")
     image_indices: Optional[list] = setting(None, "modify: rows (numbers, or file names in its filenames) of the "
-                                            "attribute vectors file to edit (default: the first --num_images rows "
-                                            "without the attribute, as facenet).", group="generation")
+                                            "attribute vectors file to edit; unset: the first --num_images rows "
+                                            "without the attribute, as facenet.", group="generation")
     images: Optional[list] = setting(None, "modify: your own image files to edit (encoded first). projector: face "
                                      "folders (flat or one sub-folder per identity) and/or image files.",
                                      group="data")
