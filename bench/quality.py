@@ -71,18 +71,18 @@ def peer_as_loaded_vae(peer, model):
     """Wrap a trained peer model as a ``LoadedVae`` so the project's evaluation scores it unchanged."""
     import torch
     from facenet_vae.data.framing import Framing
-    from facenet_vae.loading import LoadedVae
+    from facenet_vae.generation.loaded_vae import LoadedVae
 
-    def encode(pixels):
-        with torch.no_grad():
-            hidden = model.enc(peer._normalise(np.asarray(pixels, np.float32))).flatten(1)
-            return model.fc1(hidden).numpy(), model.fc2(hidden).numpy()
+    class PeerVae(LoadedVae):
+        def _encode_batch(self, pixels):
+            with torch.no_grad():
+                hidden = model.enc(peer._normalise(np.asarray(pixels, np.float32))).flatten(1)
+                return model.fc1(hidden).numpy(), model.fc2(hidden).numpy()
 
-    def decode(latent):
-        return np.clip(np.round(peer.decode(model, latent)), 0, 255).astype(np.uint8)
+        def _decode_batch(self, latent):
+            return np.clip(np.round(peer.decode(model, latent)), 0, 255).astype(np.uint8)
 
-    return LoadedVae(encode, decode, 100, 64, "dfc_vae_resnet", "PyTorch quality peer",
-                     framing=Framing("none", None, 64))
+    return PeerVae(100, 64, "dfc_vae_resnet", "PyTorch quality peer", framing=Framing("none", None, 64))
 
 
 def evaluate(vae, name, output_dir):
@@ -149,7 +149,7 @@ def main(argv):
     import keras
     import torch
 
-    from facenet_vae.loading import load_vae
+    from facenet_vae.generation.loading import load_vae
     from facenet_vae.training import train
     for name in FLAGS.configs:
         if name not in CONFIGS:

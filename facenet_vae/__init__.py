@@ -26,8 +26,8 @@ _EXPORTS = {
     "pixels_to_normalized": ("facenet_vae.model.normalization", "facenet_vae.normalization"),
     "normalized_to_pixels": ("facenet_vae.model.normalization", "facenet_vae.normalization"),
     "load_slim_checkpoint": ("facenet_vae.model.slim_checkpoint", "facenet_vae.slim_checkpoint"),
-    "load_vae": ("facenet_vae.generation.loading", "facenet_vae.loading"),
-    "LoadedVae": ("facenet_vae.generation.loading", "facenet_vae.loading"),
+    "load_vae": ("facenet_vae.generation.loading",),
+    "LoadedVae": ("facenet_vae.generation.loaded_vae",),
 }
 
 __all__ = sorted(_EXPORTS)

@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from facenet_vae.image_grid import put_images_on_grid, to_uint8_pixels, write_png
+from facenet_vae.generation.image_grid import put_images_on_grid, to_uint8_pixels, write_png
 from facenet_vae.run_folder import NonFiniteStateError
 
 

@@ -305,7 +305,7 @@ def describe_objective(config):
 
 def write_prior_samples(model, path, count=64, seed=0):
     """Decode ``count`` latents drawn from N(0, I) and write them as a grid PNG; returns ``path``."""
-    from facenet_vae.image_grid import put_images_on_grid, to_uint8_pixels, write_png
+    from facenet_vae.generation.image_grid import put_images_on_grid, to_uint8_pixels, write_png
     latent = tf.random.stateless_normal((count, model.latent_var_size), seed=(seed, 0))
     return write_png(path, put_images_on_grid(to_uint8_pixels(model.decode(latent)), shape=(8, count // 8)))
 

@@ -1,12 +1,15 @@
-"""Attribute vectors: facenet's HDF5 layout, the pos-minus-neg arithmetic, and clear errors for bad files."""
+"""Attribute vectors: facenet's HDF5 layout, the pos-minus-neg arithmetic, the k sweeps, the warning for
+vectors built from few faces, and clear errors for bad files."""
 import h5py
 import numpy as np
 import pytest
 
-from facenet_vae import attributes
-from facenet_vae.attributes import (AttributeVectors, attribute_index, attribute_vectors_from_latents,
-                                    compute_attribute_vectors, facenet_sweep, modify_latents,
-                                    read_attribute_vectors_file, write_attribute_vectors_file)
+from facenet_vae.generation import attribute_vectors as attributes
+from facenet_vae.generation.attribute_vectors import (MIN_FACES_PER_SIDE, AttributeVectors, ThinAttributeWarning,
+                                                      attribute_index, attribute_vectors_from_latents,
+                                                      compute_attribute_vectors, read_attribute_vectors_file,
+                                                      write_attribute_vectors_file)
+from facenet_vae.generation.latent_maths import facenet_sweep, k_sweep, modify_latents
 
 FIELDS = ["Bangs", "Eyeglasses", "Smiling"]
 
@@ -202,3 +205,59 @@ def test_modify_latents_and_facenet_sweep():
     with pytest.raises(ValueError, match="do not match"):
         modify_latents(latents, np.ones(4), ks)
     assert attributes.REQUIRED_DATASETS == ("latent_vars", "attributes", "fields", "attribute_vectors")
+
+
+@pytest.mark.parametrize("k_min, k_max, k_steps, expected", [
+    (-2, 2, 5, [-2, -1, 0, 1, 2]),                  # the issue's example: both ends and the unedited face
+    (0, 5, 11, [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5]),
+    (-1, 2, 3, [-1, 0, 0.5, 2]),                     # 0 in range but missed by the steps: added
+    (1, 3, 3, [1, 2, 3]),                            # 0 out of range: not added
+    (2, -2, 3, [2, 0, -2]),                          # a falling sweep keeps its order
+    (0, 3, 1, [0]),
+])
+def test_default_k_sweep_includes_both_ends_and_zero(k_min, k_max, k_steps, expected):
+    ks = k_sweep(k_min, k_max, k_steps)
+    np.testing.assert_allclose(ks, expected, atol=1e-6)
+    assert ks.dtype == np.float32
+
+
+def test_facenet_sweep_excludes_the_end_as_facenet_did():
+    np.testing.assert_allclose(facenet_sweep(-2, 2, 5), [-2, -1.2, -0.4, 0.4, 1.2], atol=1e-6)
+    with pytest.raises(ValueError, match="--k_steps must be at least 1, got 0"):
+        facenet_sweep(0, 1, 0)
+    with pytest.raises(ValueError, match="--k_steps must be at least 1, got 0"):
+        k_sweep(0, 1, 0)
+
+
+def _thin_example():
+    """60 faces: 'Bald' on 3 of them (too few), 'Male' on 30 (enough), 'Hat' on none (no vector at all)."""
+    rng = np.random.default_rng(2)
+    latent_vars = rng.normal(size=(60, 4)).astype(np.float32)
+    values = -np.ones((60, 3), np.int8)
+    values[:3, 0] = 1
+    values[::2, 1] = 1
+    return latent_vars, values, ["Bald", "Male", "Hat"]
+
+
+def test_vectors_from_fewer_than_20_faces_on_a_side_warn_and_are_recorded(tmp_path):
+    assert MIN_FACES_PER_SIDE == 20
+    latent_vars, values, names = _thin_example()
+    with pytest.warns(ThinAttributeWarning) as caught:
+        vectors = attribute_vectors_from_latents(latent_vars, values, names)
+    messages = [str(w.message) for w in caught if issubclass(w.category, ThinAttributeWarning)]
+    assert messages == ["attribute vector 'Bald' is built from 3 face(s) with it and 57 without (fewer than 20): "
+                        "expect a noisy edit"]
+    assert np.isfinite(vectors[0]).all()  # still computed: a warning, not an error
+    path = write_attribute_vectors_file(tmp_path / "v.h5", latent_vars, values, names, vectors)
+    loaded = read_attribute_vectors_file(path)
+    assert loaded.warnings == messages
+    np.testing.assert_array_equal(loaded.face_counts, [[3, 57], [30, 30], [0, 60]])
+    with h5py.File(path, "r") as handle:  # recorded as an HDF5 attribute: facenet's datasets are unchanged
+        assert set(handle.keys()) == {"latent_vars", "attributes", "fields", "attribute_vectors"}
+
+
+def test_twenty_faces_on_each_side_do_not_warn(recwarn):
+    latent_vars = np.random.default_rng(0).normal(size=(40, 4)).astype(np.float32)
+    values = np.where(np.arange(40)[:, None] < 20, 1, -1).astype(np.int8)
+    attribute_vectors_from_latents(latent_vars, values, ["Smiling"])
+    assert not [w for w in recwarn if issubclass(w.category, ThinAttributeWarning)]

@@ -17,8 +17,8 @@ from facenet_vae.evaluation.config import EvaluationConfig
 from facenet_vae.evaluation.data import (is_celeba_download, load_celeba_download, load_image_folder, load_npz,
                                          split_indices)
 from facenet_vae.evaluation.pipeline import run_evaluation
-from facenet_vae.image_grid import write_png
-from facenet_vae.loading import load_vae
+from facenet_vae.generation.image_grid import write_png
+from facenet_vae.generation.loading import load_vae
 from facenet_vae.losses import kl_per_sample
 from facenet_vae.model import build_vae
 from facenet_vae.normalization import pixels_to_normalized

@@ -15,7 +15,7 @@ import facenet_vae
 from facenet_vae import run_folder
 from facenet_vae.cli import export as export_cli
 from facenet_vae.export.saved_model import export_saved_model
-from facenet_vae.loading import from_keras_model, load_vae
+from facenet_vae.generation.loading import from_keras_model, load_vae
 from facenet_vae.normalization import normalized_to_pixels, pixels_to_normalized
 
 LATENT = 16
@@ -259,7 +259,7 @@ def test_training_run_ends_with_a_loadable_savedmodel(tmp_path):
 def test_the_writers_do_not_import_the_model_reader():
     """The writers get encode/decode from facenet_vae.inference, not from load_vae's module (issue 13)."""
     code = ("import sys; import facenet_vae.export.saved_model, facenet_vae.export.litert, facenet_vae.export.formats; "
-            "print(sorted(name for name in sys.modules if name in ('facenet_vae.loading', "
+            "print(sorted(name for name in sys.modules if name in ('facenet_vae.generation.loading', "
             "'facenet_vae.generation.loading')))")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)

@@ -9,14 +9,17 @@ import pytest
 import tensorflow as tf
 
 import facenet_vae
-from facenet_vae import generation, run_folder
-from facenet_vae.attributes import modify_latents, read_attribute_vectors_file
+from facenet_vae import run_folder
+from facenet_vae.generation import face_sets, latent_maths
+from facenet_vae.generation.attribute_vectors import read_attribute_vectors_file
+from facenet_vae.generation.image_grid import CAPTION_HEIGHT
+from facenet_vae.generation.latent_maths import modify_latents
 from facenet_vae.batch_norm_calibration import recalibrate_batch_norm
 from facenet_vae.data.celeba import CELEBA_ATTRIBUTE_NAMES, write_attribute_file
 from facenet_vae.data.errors import DataError
 from facenet_vae.data.synthetic import generate_synthetic_faces, write_synthetic_dataset
 from facenet_vae.generation import GenerateOptions, run
-from facenet_vae.loading import load_vae
+from facenet_vae.generation.loading import load_vae
 from facenet_vae.normalization import pixels_to_normalized
 from facenet_vae.training import TrainConfig, make_optimizer
 
@@ -37,8 +40,8 @@ def _png(path):
     return tf.io.decode_png(tf.io.read_file(str(path))).numpy()
 
 
-def _grid_shape(columns, rows):
-    return (3 + rows * TILE, 3 + columns * TILE, 3)
+def _grid_shape(columns, rows, captioned=False):
+    return (3 + rows * (TILE + (CAPTION_HEIGHT if captioned else 0)), 3 + columns * TILE, 3)
 
 
 def _train_tiny_vae(run_dir):
@@ -179,19 +182,19 @@ def test_reconstruct_from_folder_and_from_attribute_list(trained, synthetic_fold
 
 def test_interpolate_between_images_and_between_latents(trained, synthetic_folder, tmp_path):
     folder, _ = synthetic_folder
-    paths = generation.image_paths(folder)
+    paths = face_sets.image_paths(folder)
     written = run(GenerateOptions(mode="interpolate", model=trained["run_dir"], output_dir=str(tmp_path),
                                   image_a=paths[0], image_b=paths[-1], num_steps=7, interpolation="both"))
     assert written == [str(tmp_path / "interpolation_linear.png"), str(tmp_path / "interpolation_spherical.png")]
     for path in written:
-        assert _png(path).shape == _grid_shape(7, 1)
+        assert _png(path).shape == _grid_shape(7 + 2, 1, captioned=True)  # the two input photos at the ends
     np.save(tmp_path / "a.npy", np.zeros(LATENT, np.float32))
     np.save(tmp_path / "b.npy", np.ones((1, LATENT), np.float32))
     written = run(GenerateOptions(mode="interpolate", model=trained["run_dir"], output_dir=str(tmp_path / "z"),
                                   latent_a=str(tmp_path / "a.npy"), latent_b=str(tmp_path / "b.npy"),
                                   num_steps=4, interpolation="spherical"))
     assert written == [str(tmp_path / "z" / "interpolation_spherical.png")]
-    assert _png(written[0]).shape == _grid_shape(4, 1)
+    assert _png(written[0]).shape == _grid_shape(4, 1, captioned=True)  # latents: no photo at the ends
     np.save(tmp_path / "short.npy", np.zeros(5, np.float32))
     with pytest.raises(ValueError, match=rf"short\.npy holds shape \(5,\), but the model has latent size {LATENT}"):
         run(GenerateOptions(mode="interpolate", model=trained["run_dir"], output_dir=str(tmp_path),
@@ -200,10 +203,10 @@ def test_interpolate_between_images_and_between_latents(trained, synthetic_folde
 
 def test_slerp_keeps_the_norm_between_orthogonal_unit_vectors():
     a, b = np.eye(4, dtype=np.float32)[:2]
-    path = generation.spherical_interpolation(a, b, 5)
+    path = latent_maths.spherical_interpolation(a, b, 5)
     np.testing.assert_allclose(np.linalg.norm(path, axis=1), 1.0, atol=1e-6)
     np.testing.assert_allclose(path[[0, -1]], [a, b], atol=1e-6)
-    np.testing.assert_allclose(generation.linear_interpolation(a, b, 3)[1], (a + b) / 2)
+    np.testing.assert_allclose(latent_maths.linear_interpolation(a, b, 3)[1], (a + b) / 2)
 
 
 def test_attributes_then_list_then_modify(trained, synthetic_folder, tmp_path, capsys):
@@ -226,20 +229,20 @@ def test_attributes_then_list_then_modify(trained, synthetic_folder, tmp_path, c
                                   attribute_vectors_file=vectors_file, attribute="Smiling",
                                   image_indices=["0", "3", "5"], k_min=0, k_max=3, k_steps=4))
     assert written == [str(tmp_path / "modified_Smiling.png")]
-    assert _png(written[0]).shape == _grid_shape(4, 3)  # rows = images, columns = k
+    assert _png(written[0]).shape == _grid_shape(1 + 4, 3, captioned=True)  # rows = images; original, then k
 
-    own_images = generation.image_paths(folder)[:2]
+    own_images = face_sets.image_paths(folder)[:2]
     index = str(vectors.fields.index("Mouth_Slightly_Open"))
     written = run(GenerateOptions(mode="modify", model=trained["run_dir"], output_dir=str(tmp_path / "own"),
                                   attribute_vectors_file=vectors_file, attribute=index, images=own_images,
                                   k_min=-2, k_max=2, k_steps=5))
     assert written == [str(tmp_path / "own" / "modified_Mouth_Slightly_Open.png")]
-    assert _png(written[0]).shape == _grid_shape(5, 2)
+    assert _png(written[0]).shape == _grid_shape(1 + 5, 2, captioned=True)
 
     # Default rows: facenet's choice, the first images without the attribute.
     written = run(GenerateOptions(mode="modify", model=trained["run_dir"], output_dir=str(tmp_path / "default"),
                                   attribute_vectors_file=vectors_file, num_images=3))
-    assert _png(written[0]).shape == _grid_shape(10, 3)
+    assert _png(written[0]).shape == _grid_shape(1 + 11, 3, captioned=True)  # k = 0, 0.5, ..., 5
 
 
 def test_attributes_from_the_synthetic_dataset_with_facenet_options(trained, tmp_path):
@@ -286,7 +289,7 @@ def test_unknown_attribute_name_lists_the_valid_ones(trained, synthetic_folder, 
 
 
 def test_attribute_vectors_of_another_latent_size_are_refused(trained, tmp_path):
-    from facenet_vae.attributes import write_attribute_vectors_file
+    from facenet_vae.generation.attribute_vectors import write_attribute_vectors_file
     path = write_attribute_vectors_file(tmp_path / "v.h5", np.zeros((2, 8)), np.array([[1], [-1]]), ["Smiling"],
                                         np.ones((1, 8)))
     with pytest.raises(ValueError, match=rf"v\.h5 has latent size 8, but the model has latent size {LATENT}"):
@@ -385,7 +388,7 @@ def test_modify_rows_by_file_name(trained, synthetic_folder, tmp_path):
                  attribute_vectors_file=vectors_file))
     written = run(_options(trained, tmp_path, mode="modify", attribute_vectors_file=vectors_file,
                            image_indices=["000002.png", "7"], k_steps=3))
-    assert _png(written[0]).shape == _grid_shape(3, 2)
+    assert _png(written[0]).shape == _grid_shape(1 + 3, 2, captioned=True)
     with pytest.raises(ValueError, match=r"'nobody\.png' is neither a row number nor a file name"):
         run(_options(trained, tmp_path, mode="modify", attribute_vectors_file=vectors_file,
                      image_indices=["nobody.png"]))

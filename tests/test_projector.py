@@ -10,12 +10,12 @@ from google.protobuf import text_format
 from tensorboard.plugins.projector import ProjectorConfig
 
 import facenet_vae
-from facenet_vae import projector
+from facenet_vae.generation import projector
 from facenet_vae.data.celeba import read_attribute_file
 from facenet_vae.data.errors import DataError
 from facenet_vae.data.celeba import CELEBA_ATTRIBUTE_NAMES
 from facenet_vae.generation import GenerateOptions, load_images, run
-from facenet_vae.loading import from_keras_model
+from facenet_vae.generation.loaded_vae import from_keras_model
 
 LATENT = 8
 NUM_FACES = 20

@@ -5,10 +5,20 @@ import shutil
 import subprocess
 import sys
 import textwrap
-
-from conftest import SHARED, shared_path
+import importlib.util
 
 TESTS = pathlib.Path(__file__).resolve().parent
+
+
+def _root_conftest():
+    # Loaded from its file: tests/explore has its own conftest, so the name "conftest" is ambiguous.
+    spec = importlib.util.spec_from_file_location("facenet_vae_tests_conftest", TESTS / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SHARED, shared_path = _root_conftest().SHARED, _root_conftest().shared_path
 
 NEEDS_DATA = textwrap.dedent("""
     def test_uses_the_npz(celeba_npz):

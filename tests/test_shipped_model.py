@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from facenet_vae.attributes import read_attribute_vectors_file
+from facenet_vae.generation.attribute_vectors import read_attribute_vectors_file
 from facenet_vae.data.celeba import CELEBA_ATTRIBUTE_NAMES
 from facenet_vae.data.framing import training_framing
 from facenet_vae.data.images import read_image
-from facenet_vae.loading import load_vae, shipped_model_path
+from facenet_vae.generation.loading import load_vae, shipped_model_path
 
 SHIPPED = pathlib.Path(shipped_model_path()).parent
 MAX_MEGABYTES = 30

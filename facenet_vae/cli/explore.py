@@ -69,7 +69,7 @@ def main(argv=None):
         return fail(TOOL, f"the explorer exports the decoder to ONNX and needs the export extra ({error}): "
                           f"pip install -e '.[export]'")
     from facenet_vae.explore.server import ExplorerServer
-    from facenet_vae.loading import shipped_model_path
+    from facenet_vae.generation.loading import shipped_model_path
     if not options.model and not os.path.isfile(shipped_model_path()):
         return fail(TOOL, f"no --model given and the shipped model {shipped_model_path()} is missing: pass "
                           f"--model=<training run folder | model.keras>, or use a source checkout, which ships it")

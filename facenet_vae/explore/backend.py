@@ -13,12 +13,12 @@ import threading
 import numpy as np
 import tensorflow as tf
 
-from facenet_vae.attributes import read_attribute_vectors_file
+from facenet_vae.generation.attribute_vectors import read_attribute_vectors_file
 from facenet_vae.data.errors import DataError
 from facenet_vae.data.images import image_format, try_decode_image
 from facenet_vae.export.onnx import export_onnx
 from facenet_vae.generation import GenerateOptions, load_images
-from facenet_vae.loading import load_vae
+from facenet_vae.generation.loading import load_vae
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 40_000_000   # decoded size; a small file can declare a huge image

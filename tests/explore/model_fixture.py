@@ -11,7 +11,7 @@ import numpy as np
 
 from facenet_vae.data.framing import training_framing
 from facenet_vae.generation import GenerateOptions, run
-from facenet_vae.loading import shipped_model_path
+from facenet_vae.generation.loading import shipped_model_path
 from facenet_vae.model import DfcVae
 from facenet_vae.normalization import pixels_to_normalized
 

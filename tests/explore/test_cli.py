@@ -132,8 +132,8 @@ def test_missing_model_is_one_line(capsys, tmp_path):
 
 
 def test_missing_shipped_model_names_the_fix(capsys, monkeypatch, tmp_path):
-    import facenet_vae.loading
-    monkeypatch.setattr(facenet_vae.loading, "shipped_model_path", lambda: str(tmp_path / "model.keras"))
+    import facenet_vae.generation.loading
+    monkeypatch.setattr(facenet_vae.generation.loading, "shipped_model_path", lambda: str(tmp_path / "model.keras"))
     assert explore_cli.main(["explore"]) == EXIT_FAILED
     line = _one_error_line(capsys)
     assert "no --model given and the shipped model" in line and "pass --model=" in line

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from facenet_vae.explore.latent_codec import latent_from_text
-from facenet_vae.generation import linear_interpolation, load_images, spherical_interpolation
+from facenet_vae.generation import load_images
+from facenet_vae.generation.latent_maths import linear_interpolation, spherical_interpolation
 
 MAX_MEAN_GREY_DIFFERENCE = 2.0
 ENCODER_TOLERANCE = 1e-3

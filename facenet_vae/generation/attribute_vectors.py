@@ -11,9 +11,15 @@ fields             (K,)           attribute names, bytes strings (CelebA spellin
 attribute_vectors  (K, L)         float32 ``mean(latent | +1) - mean(latent | -1)``
 filenames          (N,)           bytes strings; absent in facenet's files (optional on read)
 ================== ============== ===================================================
+
+A vector built from fewer than ``MIN_FACES_PER_SIDE`` faces with (or without) its attribute is
+mostly noise: computing one warns (a ``ThinAttributeWarning``), writing the file records those
+warnings in its HDF5 attribute ``warnings`` (facenet's reader ignores it), and the ``modify`` mode
+warns again when it uses such a vector (``AttributeVectors.face_counts`` follows from ``attributes``).
 """
 import dataclasses
 import os
+import warnings
 
 import h5py
 import numpy as np
@@ -21,8 +27,14 @@ import tensorflow as tf
 from absl import logging
 
 from facenet_vae.atomic_files import atomic_path
+from facenet_vae.data.errors import DataWarning
 
 REQUIRED_DATASETS = ("latent_vars", "attributes", "fields", "attribute_vectors")
+MIN_FACES_PER_SIDE = 20
+
+
+class ThinAttributeWarning(DataWarning):
+    """An attribute vector was built from fewer than MIN_FACES_PER_SIDE faces with or without the attribute."""
 
 
 @dataclasses.dataclass
@@ -34,6 +46,12 @@ class AttributeVectors:
     attribute_vectors: np.ndarray
     filenames: list = None
     path: str = None
+    warnings: list = dataclasses.field(default_factory=list)
+
+    @property
+    def face_counts(self):
+        """Return int32 (K, 2): the faces with and without each attribute that its vector was built from."""
+        return face_counts(self.attributes)
 
     @property
     def latent_var_size(self):
@@ -79,11 +97,34 @@ def attribute_index(fields, name_or_index):
     return index
 
 
+def face_counts(attributes):
+    """Return int32 (K, 2): per attribute column, the number of rows with it (+1) and without it (-1)."""
+    attributes = np.asarray(attributes)
+    return np.stack([(attributes == 1).sum(0), (attributes == -1).sum(0)], 1).astype(np.int32)
+
+
+def thin_attribute_message(name, with_count, without_count):
+    """Return the warning for a vector built from few faces, or None when both sides have MIN_FACES_PER_SIDE."""
+    if min(with_count, without_count) >= MIN_FACES_PER_SIDE:
+        return None
+    return (f"attribute vector {name!r} is built from {with_count} face(s) with it and {without_count} without "
+            f"(fewer than {MIN_FACES_PER_SIDE}): expect a noisy edit")
+
+
+def thin_attribute_messages(names, attributes):
+    """Return the warnings of the attributes (columns of ``attributes``) with fewer than MIN_FACES_PER_SIDE faces
+    on a side but at least one on each (without one, the vector is undefined: NaN)."""
+    counts = face_counts(attributes)
+    messages = [thin_attribute_message(name, int(pos), int(neg)) for name, (pos, neg) in zip(names, counts)
+                if pos and neg]
+    return [message for message in messages if message]
+
+
 def attribute_vectors_from_latents(latent_vars, attributes, names=None):
     """Return float32 (K, L): for each attribute, mean latent of rows with +1 minus mean of rows with -1.
 
     An attribute with no +1 rows or no -1 rows has no defined vector and gets NaN (logged, by its
-    name when ``names`` are given).
+    name when ``names`` are given); one with fewer than MIN_FACES_PER_SIDE on a side warns.
     """
     latent_vars = np.asarray(latent_vars, np.float64)
     attributes = np.asarray(attributes)
@@ -99,6 +140,9 @@ def attribute_vectors_from_latents(latent_vars, attributes, names=None):
         else:
             logging.warning("attribute %s has %d images with it and %d without; its vector is NaN (undefined)",
                             names[k] if names is not None else f"column {k}", int(pos.sum()), int(neg.sum()))
+    labels = names if names is not None else [f"column {k}" for k in range(attributes.shape[1])]
+    for message in thin_attribute_messages(labels, attributes):
+        warnings.warn(message, ThinAttributeWarning, stacklevel=2)
     return vectors
 
 
@@ -112,7 +156,7 @@ def _check_attribute_values(attributes):
 
 
 def _batches(images, batch_size):
-    """Yield ``(pixels, attributes or None)`` batches from an array or a tf.data Dataset."""
+    """Yield ``(pixels, attributes or None)`` batches from an array, a tf.data Dataset or an iterable of batches."""
     if isinstance(images, tf.data.Dataset):
         spec = images.element_spec
         paired = isinstance(spec, (tuple, list))
@@ -125,6 +169,9 @@ def _batches(images, batch_size):
                 yield np.asarray(element[0]), np.asarray(element[1])
             else:
                 yield np.asarray(element), None
+    elif not isinstance(images, (np.ndarray, list, tuple, tf.Tensor)):
+        for batch in images:  # an iterable of pixel batches
+            yield np.asarray(batch), None
     else:
         images = np.asarray(images)
         if images.ndim != 4:
@@ -137,9 +184,10 @@ def compute_attribute_vectors(vae, images, attributes=None, batch_size=128, use_
                               sample=False, seed=666, names=None):
     """Return ``(latent_vars (N, L), attribute_vectors (K, L))``, both float32, for a face set.
 
-    ``vae`` is a ``loading.LoadedVae``; ``images`` uint8/float pixels (N, H, W, 3) or a tf.data
-    Dataset of pixels (single images or batches) in the order of ``attributes`` (N, K) in {-1, 1};
-    with ``attributes=None`` the Dataset yields ``(pixels, attributes)`` pairs instead.
+    ``vae`` is a ``LoadedVae``; ``images`` uint8/float pixels (N, H, W, 3), an iterable of such
+    batches, or a tf.data Dataset of pixels (single images or batches), in the order of
+    ``attributes`` (N, K) in {-1, 1}; with ``attributes=None`` the Dataset yields
+    ``(pixels, attributes)`` pairs instead.
     facenet encoded with training-mode batch norm and a sampled latent; both are options here,
     the defaults being inference-mode batch norm and the posterior mean. ``names`` only label log lines.
     """
@@ -204,6 +252,7 @@ def write_attribute_vectors_file(path, latent_vars, attributes, fields, attribut
             handle.create_dataset("attribute_vectors", data=attribute_vectors)
             if filenames is not None:
                 handle.create_dataset("filenames", data=_as_bytes(filenames))
+            handle.attrs["warnings"] = thin_attribute_messages(fields, attributes)
     return path
 
 
@@ -234,6 +283,7 @@ def read_attribute_vectors_file(path):
         fields = _decode_strings(handle["fields"][()])
         attribute_vectors = np.asarray(handle["attribute_vectors"][()], np.float32)
         filenames = _decode_strings(handle["filenames"][()]) if "filenames" in handle else None
+        recorded_warnings = _decode_strings(handle.attrs["warnings"]) if "warnings" in handle.attrs else []
 
     def bad(dataset, message):
         return ValueError(f"attribute vectors file {path}: dataset {dataset} {message}")
@@ -249,24 +299,5 @@ def read_attribute_vectors_file(path):
         raise bad("attributes", f"has shape {attributes.shape}, expected ({len(latent_vars)}, {k})")
     if filenames is not None and len(filenames) != len(latent_vars):
         raise bad("filenames", f"has {len(filenames)} entries, expected {len(latent_vars)}")
-    return AttributeVectors(latent_vars, attributes.astype(np.int8), fields, attribute_vectors, filenames, path)
-
-
-def modify_latents(latents, vector, ks):
-    """Return float32 (len(latents), len(ks), L): ``latents[i] + ks[j] * vector`` (negative k removes)."""
-    latents = np.asarray(latents, np.float32)
-    vector = np.asarray(vector, np.float32).reshape(-1)
-    ks = np.asarray(ks, np.float32).reshape(-1)
-    if latents.ndim != 2 or latents.shape[1] != vector.shape[0]:
-        raise ValueError(f"latents {latents.shape} and vector {vector.shape} do not match")
-    return latents[:, None, :] + ks[None, :, None] * vector[None, None, :]
-
-
-def facenet_sweep(k_min=0.0, k_max=5.0, k_steps=10):
-    """Return the k values ``k_min + (k_max - k_min) * i / k_steps`` for i < k_steps (k_max excluded).
-
-    With the defaults this is facenet's sweep ``5.0 * i / 10`` (0, 0.5, ..., 4.5).
-    """
-    if k_steps < 1:
-        raise ValueError(f"--k_steps must be at least 1, got {k_steps}")
-    return (k_min + (k_max - k_min) * np.arange(k_steps) / k_steps).astype(np.float32)
+    return AttributeVectors(latent_vars, attributes.astype(np.int8), fields, attribute_vectors, filenames, path,
+                            recorded_warnings)

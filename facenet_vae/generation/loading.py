@@ -1,0 +1,108 @@
+"""Load a trained VAE for generation, from a run folder, a ``.keras`` file or an exported SavedModel.
+
+Whatever the source, ``load_vae`` returns a ``LoadedVae`` (``generation.loaded_vae``): a
+``KerasVae`` for run folders and ``.keras`` files, a ``SavedModelVae`` for exported folders, so
+the generation modes never care where the weights came from.
+"""
+import os
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+from facenet_vae import run_folder
+from facenet_vae.generation.loaded_vae import LoadedVae, SavedModelVae, from_keras_model
+from facenet_vae.export.saved_model import is_saved_model_dir
+from facenet_vae.model import DfcVae  # also registers the serializable classes for keras.models.load_model
+
+SHIPPED_MODEL = ("checkpoints", "celeba64", "model.keras")
+
+__all__ = ["LoadedVae", "load_vae", "shipped_model_path", "from_keras_model"]
+
+
+def _check_requested(found_vae_def, found_latent_var_size, vae_def, latent_var_size, what):
+    if latent_var_size is not None and int(latent_var_size) != int(found_latent_var_size):
+        raise ValueError(f"{what} has latent size {found_latent_var_size}, but --latent_var_size={latent_var_size} "
+                         f"was given")
+    if vae_def is not None and found_vae_def is not None and vae_def != found_vae_def:
+        raise ValueError(f"{what} holds a {found_vae_def} model, but --vae_def={vae_def} was given")
+
+
+def _load_keras_file(path):
+    try:
+        model = keras.models.load_model(path, safe_mode=True)
+    except Exception as error:
+        raise ValueError(f"could not load the Keras model file {path}: {error}") from error
+    if not isinstance(model, DfcVae):
+        raise ValueError(f"{path} holds a {type(model).__name__}, not a facenet_vae DfcVae")
+    return model
+
+
+def _final_model_of_run(run_dir):
+    """Return the run's ``model.keras`` when it was written after its latest checkpoint (a finished run), else None.
+
+    The final file holds the batch-norm statistics re-estimated at the end of training, which the
+    checkpoints do not; a run still going (or stopped early) is loaded from its latest checkpoint.
+    """
+    final = os.path.join(run_dir, "model.keras")
+    latest = tf.train.latest_checkpoint(os.path.join(run_dir, run_folder.CHECKPOINT_SUBDIR))
+    if not os.path.isfile(final):
+        return None
+    if latest is None or os.path.getmtime(final) >= os.path.getmtime(latest + ".index"):
+        return final
+    return None
+
+
+def shipped_model_path():
+    """Return the path of the trained model that ships with the project (``checkpoints/celeba64/model.keras``)."""
+    project_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.join(project_root, *SHIPPED_MODEL)
+
+
+def load_vae(path=None, vae_def=None, latent_var_size=None):
+    """Return a ``LoadedVae`` for a training run folder (latest checkpoint), a ``.keras`` file or a SavedModel.
+
+    ``path`` None loads the model that ships in ``checkpoints/celeba64/`` (and says so in the log).
+    ``vae_def``/``latent_var_size``, when given, must match what the model holds (ValueError
+    naming both otherwise). The sentence in ``.source`` is logged.
+    """
+    if path is None or str(path) == "":
+        path = shipped_model_path()
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"no --model given and the shipped model {path} is missing (it is part of a "
+                                    f"source checkout); pass --model=<run folder | model.keras | SavedModel folder>")
+        logging.info("no --model given: using the shipped model %s", path)
+    path = os.path.expanduser(os.fspath(path))
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"model {path!r} does not exist (expected a training run folder, "
+                                f"a .keras file or an exported SavedModel folder)")
+    if os.path.isdir(path) and run_folder.is_run_folder(path):
+        config = run_folder.read_model_config(path)
+        # Checked before restoring so a mismatch is reported as such, not as a failed restore.
+        _check_requested(config["vae_def"], config["latent_var_size"], vae_def, latent_var_size,
+                         f"checkpoint in run folder {path}")
+        final = _final_model_of_run(path)
+        if final:
+            vae = from_keras_model(_load_keras_file(final), f"loaded run folder {path}, final model.keras")
+        else:
+            model, prefix = run_folder.load_model_from_run(path)
+            vae = from_keras_model(model, f"loaded run folder {path}, checkpoint {os.path.basename(prefix)}")
+    elif os.path.isdir(path) and is_saved_model_dir(path):
+        vae = SavedModelVae(path)
+        _check_requested(vae.vae_def, vae.latent_var_size, vae_def, latent_var_size, f"SavedModel {path}")
+    elif os.path.isfile(path) and path.endswith(".keras"):
+        vae = from_keras_model(_load_keras_file(path), f"loaded .keras file {path}")
+        _check_requested(vae.vae_def, vae.latent_var_size, vae_def, latent_var_size, f".keras file {path}")
+    elif os.path.isdir(path):
+        raise ValueError(f"{path} is neither a training run folder (no {run_folder.MODEL_CONFIG_FILE}) "
+                         f"nor a SavedModel folder (no saved_model.pb)")
+    else:
+        raise ValueError(f"{path} is not a model: expected a training run folder, a .keras file or a "
+                         f"SavedModel folder")
+    logging.info("%s (%s, latent size %d, %dx%d images); photos are framed as in training: %s", vae.source,
+                 vae.vae_def or "unknown definition", vae.latent_var_size, vae.image_size, vae.image_size,
+                 vae.framing.describe())
+    if not vae.framing_recorded:
+        logging.warning("%s records no framing (saved before framings were recorded): photos are only resized; "
+                        "retrain, or expect faces framed unlike its training faces", vae.source)
+    return vae
