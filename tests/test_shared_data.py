@@ -4,8 +4,8 @@ import pathlib
 import shutil
 import subprocess
 import sys
-import textwrap
 import importlib.util
+import textwrap
 
 TESTS = pathlib.Path(__file__).resolve().parent
 
@@ -18,7 +18,8 @@ def _root_conftest():
     return module
 
 
-SHARED, shared_path = _root_conftest().SHARED, _root_conftest().shared_path
+_CONFTEST = _root_conftest()
+SHARED, shared_path = _CONFTEST.SHARED, _CONFTEST.shared_path
 
 NEEDS_DATA = textwrap.dedent("""
     def test_uses_the_npz(celeba_npz):
