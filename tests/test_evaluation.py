@@ -18,7 +18,7 @@ from facenet_vae.evaluation.data import (is_celeba_download, load_celeba_downloa
                                          split_indices)
 from facenet_vae.evaluation.pipeline import run_evaluation
 from facenet_vae.image_grid import write_png
-from facenet_vae.loading import load_vae
+from facenet_vae import load_vae  # the public API finds it wherever the loader module lives
 from facenet_vae.losses import kl_per_sample
 from facenet_vae.model import build_vae
 from facenet_vae.normalization import pixels_to_normalized

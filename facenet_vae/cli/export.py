@@ -61,7 +61,7 @@ def main(argv=None):
     import_tensorflow(config.verbose)
     # Imported only now, on purpose: they load TensorFlow, which the argument check above must not wait for.
     from facenet_vae.export.formats import export_model  # noqa: PLC0415
-    from facenet_vae.loading import load_vae  # noqa: PLC0415
+    from facenet_vae import load_vae  # noqa: PLC0415
     try:
         vae = load_vae(source)
         if vae.keras_model is None:

@@ -14,7 +14,7 @@ from facenet_vae.evaluation import attribute_prediction, editing, figures, laten
 from facenet_vae.evaluation.data import (is_celeba_download, load_celeba_download, load_image_folder, load_npz,
                                          load_synthetic, load_tfds_celeb_a)
 from facenet_vae.evaluation.progress import Progress
-from facenet_vae.loading import load_vae
+from facenet_vae import load_vae  # the public API finds it wherever the loader module lives
 
 NUM_PRIOR_SAMPLES = 64
 
