@@ -372,6 +372,7 @@ def test_cli_writes_report_and_figures(tmp_path, tiny_model_and_faces):
                  "facenet-vae-evaluate: encoding 120 training faces",
                  "facenet-vae-evaluate: fitting linear classifiers for 40 attributes", "80/80", "120/120"):
         assert line in completed.stdout, line
+    assert "/image" in completed.stdout and "/classifier" in completed.stdout  # Progbar rates per image, classifier
     # No TensorFlow start-up noise: every stderr line is one of the tool's own warnings.
     assert all(line.startswith("facenet-vae-evaluate: warning: ") for line in completed.stderr.splitlines()), \
         completed.stderr[-3000:]
@@ -429,3 +430,17 @@ def test_missing_inputs_are_clear_errors(tmp_path, tiny_model_and_faces):
                                         output_dir=str(tmp_path)))
     with pytest.raises(ValueError, match="--dataset"):
         EvaluationConfig(model=model_path, data_dir=npz_path, dataset="csv").validate()
+
+
+def test_classifier_progress_is_called_once_per_fitted_classifier():
+    rng = np.random.default_rng(0)
+    latent = rng.standard_normal((60, 4))
+    labels = np.where(latent[:, :3] > 0, 1, -1)
+    labels[:, 2] = 1  # constant in training: predicted as the constant, counted all the same
+    pixels = rng.integers(0, 256, (60, 8, 8, 3), dtype=np.uint8)
+    calls = []
+    attribute_prediction.evaluate_attribute_prediction(latent[:40], labels[:40], latent[40:], labels[40:],
+                                                       ["a", "b", "c"], train_pixels=pixels[:40],
+                                                       test_pixels=pixels[40:], pca_components=5,
+                                                       on_classifier=lambda: calls.append(1))
+    assert len(calls) == 6  # 3 attributes on the latent means + 3 on the pixels' principal components

@@ -149,12 +149,13 @@ def _attribute_prediction_section(config, vae, data, names, held_mean, color_ind
         raise ValueError(f"{data.description} has no training images to fit the attribute classifiers on")
     train_mean, _ = progress.map_batches(vae.encode_pixels, data.train_images, config.batch_size,
                                          f"encoding {len(data.train_images)} training faces")
-    progress.stage(f"fitting linear classifiers for {len(names)} attributes on latent means and on "
-                   f"{config.pca_components} principal components of the pixels")
+    advance = progress.counter(2 * len(names), f"fitting linear classifiers for {len(names)} attributes on latent "
+                               f"means and on {config.pca_components} principal components of the pixels",
+                               "classifier")
     section, classifiers = attribute_prediction.evaluate_attribute_prediction(
         train_mean, data.train_attributes, held_mean, data.held_out_attributes, names,
         train_pixels=data.train_images, test_pixels=data.held_out_images, pca_components=config.pca_components,
-        seed=config.seed)
+        seed=config.seed, on_classifier=advance)
     result["attribute_prediction"] = section
     if section["pca_components"] is not None and section["pca_components"] < config.pca_components:
         result["notes"].append(f"only {section['pca_components']} principal components fit the training split "
