@@ -66,8 +66,8 @@ class LinearAttributeClassifiers:
         self.constants = []
         self.convergence_warnings = 0
 
-    def fit(self, features, labels):
-        """Fit one classifier per label column; returns self."""
+    def fit(self, features, labels, on_column=None):
+        """Fit one classifier per label column, calling ``on_column()`` after each (for progress); returns self."""
 
         features = np.asarray(features, np.float64)
         labels = _check_labels(labels)
@@ -81,6 +81,8 @@ class LinearAttributeClassifiers:
             if len(values) == 1:
                 self.models.append(None)
                 self.constants.append(int(values[0]))
+                if on_column:
+                    on_column()
                 continue
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", ConvergenceWarning)
@@ -89,6 +91,8 @@ class LinearAttributeClassifiers:
             self.convergence_warnings += sum(issubclass(w.category, ConvergenceWarning) for w in caught)
             self.models.append(model)
             self.constants.append(None)
+            if on_column:
+                on_column()
         return self
 
     @property
@@ -127,8 +131,11 @@ def pca_pixel_features(train_pixels, test_pixels, num_components=DEFAULT_PCA_COM
 
 def evaluate_attribute_prediction(train_latent, train_labels, test_latent, test_labels, names,
                                   train_pixels=None, test_pixels=None, pca_components=DEFAULT_PCA_COMPONENTS,
-                                  seed=0):
+                                  seed=0, on_classifier=None):
     """Return ``(section, latent_classifiers)``: the report section dict and the fitted latent classifiers.
+
+    ``on_classifier()`` is called after each classifier is fitted (one per attribute on the latent
+    means, then one per attribute on the pixels' principal components), for progress output.
 
     The section holds ``mean_accuracy`` (latent), ``majority_baseline``, ``pca_pixels_baseline``
     (None without pixels), ``per_attribute`` (name -> {accuracy, majority, pca_pixels}) and
@@ -141,13 +148,13 @@ def evaluate_attribute_prediction(train_latent, train_labels, test_latent, test_
         raise ValueError(f"{len(names)} attribute names for {train_labels.shape[1]} training and "
                          f"{test_labels.shape[1]} held-out label columns")
     with single_threaded_blas():
-        classifiers = LinearAttributeClassifiers(seed=seed).fit(train_latent, train_labels)
+        classifiers = LinearAttributeClassifiers(seed=seed).fit(train_latent, train_labels, on_classifier)
         latent_accuracy = classifiers.accuracy(test_latent, test_labels)
         majority = majority_baseline(train_labels, test_labels)
         pca_accuracy, components_used, pca_warnings = None, None, 0
         if train_pixels is not None and test_pixels is not None:
             train_pca, test_pca, components_used = pca_pixel_features(train_pixels, test_pixels, pca_components, seed)
-            pca_classifiers = LinearAttributeClassifiers(seed=seed).fit(train_pca, train_labels)
+            pca_classifiers = LinearAttributeClassifiers(seed=seed).fit(train_pca, train_labels, on_classifier)
             pca_accuracy = pca_classifiers.accuracy(test_pca, test_labels)
             pca_warnings = pca_classifiers.convergence_warnings
     per_attribute = {}
