@@ -1,13 +1,26 @@
-"""facenet-vae: a TensorFlow 2 / Keras 3 port of facenet's DFC-VAE (Hou et al. 2016)."""
-from facenet_vae.definitions import DEFAULT_VAE_DEF, VAE_DEFINITIONS, get_definition
-from facenet_vae.model import DfcVae, build_vae
-from facenet_vae.normalization import IMG_MEAN, IMG_STDDEV, normalized_to_pixels, pixels_to_normalized
+"""facenet-vae: a TensorFlow 2 / Keras 3 port of facenet's DFC-VAE (Hou et al. 2016).
 
-__all__ = ["DEFAULT_VAE_DEF", "VAE_DEFINITIONS", "get_definition", "DfcVae", "build_vae", "IMG_MEAN",
-           "IMG_STDDEV", "normalized_to_pixels", "pixels_to_normalized", "load_slim_checkpoint"]
+Names are imported on first use (PEP 562 ``__getattr__``), so ``import facenet_vae`` and the
+command-line tools' flag checking do not load TensorFlow; the first model-related name does.
+"""
+import importlib
+
+_EXPORTS = {
+    "DfcVae": "facenet_vae.model", "build_vae": "facenet_vae.model", "VAE_DEFINITIONS": "facenet_vae.model",
+    "DEFAULT_VAE_DEF": "facenet_vae.model", "get_definition": "facenet_vae.model",
+    "IMG_MEAN": "facenet_vae.model.normalization", "IMG_STDDEV": "facenet_vae.model.normalization",
+    "pixels_to_normalized": "facenet_vae.model.normalization",
+    "normalized_to_pixels": "facenet_vae.model.normalization",
+    "load_slim_checkpoint": "facenet_vae.model.slim_checkpoint",
+}
+
+__all__ = sorted(_EXPORTS)
 
 
-def load_slim_checkpoint(model, checkpoint_prefix):
-    """Fill ``model`` from a facenet TF1 checkpoint; see ``facenet_vae.slim_checkpoint``. Returns the model."""
-    from facenet_vae.slim_checkpoint import load_slim_checkpoint as _load
-    return _load(model, checkpoint_prefix)
+def __getattr__(name):
+    """Import a public name from its module on first use (see ``_EXPORTS``)."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'facenet_vae' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value

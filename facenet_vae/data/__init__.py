@@ -8,25 +8,35 @@ Public API (see each module):
     framing:   Framing (the crop + resize a model records and every consumer applies), training_framing
     synthetic: SyntheticFaces, generate_synthetic_faces, write_synthetic_dataset
     pipeline:  make_image_dataset, load_training_images (-> TrainingImages), checked_image_paths
-"""
-from facenet_vae.data.celeba import (CelebAAttributes, find_celeba_files, find_partition_file, load_celeba,
-                                     match_attributes_to_images, read_attribute_file, read_partition_file,
-                                     write_attribute_file)
-from facenet_vae.data.errors import DataError, DataWarning
-from facenet_vae.data.folders import (ImageClass, get_dataset, get_image_paths_and_labels, image_paths_from_folder,
-                                      list_image_files)
-from facenet_vae.data.framing import Framing, training_framing
-from facenet_vae.data.images import (decode_image, diagnose_image_file, read_image, read_image_files, scan_images,
-                                     try_decode_image)
-from facenet_vae.data.pipeline import (DATASETS, checked_image_paths, load_training_images, make_image_dataset)
-from facenet_vae.data.synthetic import SyntheticFaces, generate_synthetic_faces, write_synthetic_dataset
+    sources:   DATASETS (no TensorFlow)
 
-__all__ = [
-    "CelebAAttributes", "find_celeba_files", "find_partition_file", "read_partition_file", "load_celeba",
-    "match_attributes_to_images", "read_attribute_file", "write_attribute_file", "DataError", "DataWarning",
-    "ImageClass", "get_dataset", "get_image_paths_and_labels", "image_paths_from_folder", "list_image_files",
-    "Framing", "training_framing", "decode_image", "diagnose_image_file", "read_image", "read_image_files",
-    "scan_images",
-    "try_decode_image", "DATASETS", "checked_image_paths", "load_training_images", "make_image_dataset",
-    "SyntheticFaces", "generate_synthetic_faces", "write_synthetic_dataset",
-]
+Names are imported from their module on first use (PEP 562 ``__getattr__``), so that tools can read
+``DATASETS`` and check their flags before TensorFlow loads.
+"""
+import importlib
+
+_MODULE_OF = {
+    "celeba": ("CelebAAttributes", "find_celeba_files", "find_partition_file", "load_celeba",
+               "match_attributes_to_images", "read_attribute_file", "read_partition_file", "write_attribute_file"),
+    "errors": ("DataError", "DataWarning"),
+    "folders": ("ImageClass", "get_dataset", "get_image_paths_and_labels", "image_paths_from_folder",
+                "list_image_files"),
+    "framing": ("Framing", "training_framing"),
+    "images": ("decode_image", "diagnose_image_file", "read_image", "read_image_files", "scan_images",
+               "try_decode_image"),
+    "pipeline": ("checked_image_paths", "load_training_images", "make_image_dataset"),
+    "sources": ("DATASETS",),
+    "synthetic": ("SyntheticFaces", "generate_synthetic_faces", "write_synthetic_dataset"),
+}
+_EXPORTS = {name: module for module, names in _MODULE_OF.items() for name in names}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    """Return a public name of the data package, importing its module on first use."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'facenet_vae.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"facenet_vae.data.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value

@@ -13,12 +13,10 @@ from facenet_vae.data.folders import image_paths_from_folder
 from facenet_vae.data.framing import Framing, training_framing
 from facenet_vae.data.images import read_image, scan_images
 from facenet_vae.data.npz_faces import as_rgb_uint8, read_npz_faces
+from facenet_vae.data.sources import DATASETS
 from facenet_vae.data.tfds_celeb_a import open_celeb_a
 from facenet_vae.data.synthetic import generate_synthetic_faces
-from facenet_vae.normalization import pixels_to_normalized
-
-# The one list of data sources; training, evaluation and generation name them the same way.
-DATASETS = ("folder", "celeba", "celeb_a", "npz", "synthetic")
+from facenet_vae.model.normalization import pixels_to_normalized
 # Shuffle buffers (in images) once images are decoded; file names and uint8 arrays shuffle fully.
 DECODED_SHUFFLE_BUFFER = 4096  # preprocessed (image_size) images, after cache
 STREAM_SHUFFLE_BUFFER = 1024  # full-size images from a tf.data source (tfds celeb_a: 218x178)
