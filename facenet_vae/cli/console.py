@@ -2,6 +2,7 @@
 
 Import this before TensorFlow: ``quiet_tensorflow`` only works if it runs first.
 """
+import contextlib
 import os
 import sys
 
@@ -20,3 +21,26 @@ def fail(tool, message, code=EXIT_FAILED):
     """Print ``<tool>: error: <message>`` as one line on stderr and return ``code`` (for ``sys.exit``)."""
     print(f"{tool}: error: {' '.join(str(message).split())}", file=sys.stderr)
     return code
+
+
+@contextlib.contextmanager
+def native_stderr_silenced(silenced=True):
+    """Send file descriptor 2 to /dev/null inside the block (when ``silenced``), then restore it.
+
+    TensorFlow's C++ runtime prints start-up lines (oneDNN, CUDA drivers) through absl's C++ log
+    before it reads ``TF_CPP_MIN_LOG_LEVEL``; wrap the import of TensorFlow in this to keep them
+    off the console. Python-level errors raised inside still reach the console afterwards.
+    """
+    if not silenced:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)

@@ -15,7 +15,7 @@ import warnings
 from absl import flags, logging
 
 from facenet_vae import settings
-from facenet_vae.cli.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, quiet_tensorflow
+from facenet_vae.cli.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, native_stderr_silenced, quiet_tensorflow
 from facenet_vae.training.config import TrainConfig
 
 FLAGS = flags.FLAGS
@@ -43,6 +43,7 @@ def parse_config(argv):
 
 
 class _OneLine(python_logging.Formatter):
+    # facenet_vae's messages and absl's warnings only: TensorFlow logs its own INFO lines through absl.
     """``tool: message`` for information, ``tool: warning: message`` above it, on one line."""
 
     def format(self, record):
@@ -57,8 +58,15 @@ def _one_line_warnings(message, category, filename, lineno, file=None, line=None
 def configure_console(verbose):
     """Set up the console for a run: TensorFlow quiet below ``SHOWS_TENSORFLOW_LOG``, one line per message."""
     quiet_tensorflow(verbose >= SHOWS_TENSORFLOW_LOG)
-    logging.set_verbosity(logging.INFO if verbose else logging.WARNING)
-    logging.get_absl_handler().setFormatter(_OneLine())
+    handler = python_logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    for name, level in (("facenet_vae", python_logging.INFO if verbose else python_logging.WARNING),
+                        ("absl", python_logging.INFO if verbose >= SHOWS_TENSORFLOW_LOG else python_logging.WARNING)):
+        logger = python_logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+    logging.set_verbosity(logging.INFO if verbose >= SHOWS_TENSORFLOW_LOG else logging.WARNING)
     warnings.showwarning = _one_line_warnings
     if verbose < SHOWS_TENSORFLOW_LOG:
         python_logging.getLogger("tensorflow").setLevel(python_logging.ERROR)
@@ -69,9 +77,10 @@ def main(argv=None):
     config = parse_config(sys.argv if argv is None else argv)
     configure_console(config.verbose)
     # Imported once the flags are checked: these modules load TensorFlow.
-    from facenet_vae.data.errors import DataError
-    from facenet_vae.training.feature_weights import FeatureWeightsUnavailable
-    from facenet_vae.training.run import train
+    with native_stderr_silenced(config.verbose < SHOWS_TENSORFLOW_LOG):
+        from facenet_vae.data.errors import DataError
+        from facenet_vae.training.feature_weights import FeatureWeightsUnavailable
+        from facenet_vae.training.run import train
     try:
         run_dir = train(config)
     except (DataError, FeatureWeightsUnavailable, ValueError, RuntimeError, OSError) as error:

@@ -7,18 +7,20 @@ non-finite state, and ``BackupAndRestore`` deletes its backup when training ends
 its scalars at the wrong steps; ``TerminateOnNaN`` stops without naming the last good checkpoint.
 ``TrainingMonitor`` does these with the optimizer's step; the progress line is ``progress.StepProgress``.
 """
+import logging
 import math
 
 import keras
 import numpy as np
 import tensorflow as tf
-from absl import logging
 from tensorboard.plugins.hparams import api as hparams_api
 
 from facenet_vae.image_grid import put_images_on_grid, to_uint8_pixels
 from facenet_vae.training import run_folder
 from facenet_vae.training.optimisation import current_learning_rate, loss_scale_of
 from facenet_vae.training.run_folder import NonFiniteStateError
+
+log = logging.getLogger(__name__)
 
 PRIOR_SAMPLES = 16
 
@@ -113,5 +115,5 @@ class TrainingMonitor(keras.callbacks.Callback):
             tf.summary.image("input_and_reconstruction", grid[None], step=step)
             tf.summary.image("prior_samples", samples[None], step=step)
         self.writer.flush()
-        logging.info("step %d: saved %s", step, prefix)
+        log.info("step %d: saved %s", step, prefix)
         return prefix

@@ -4,11 +4,11 @@
 here so tests and benchmarks drive the same code.
 """
 import dataclasses
+import logging
 import math
 
 import keras
 import tensorflow as tf
-from absl import logging
 
 from facenet_vae.data import load_training_images
 from facenet_vae.image_grid import to_uint8_pixels
@@ -16,12 +16,14 @@ from facenet_vae.model import DfcVae, get_definition
 from facenet_vae.settings import flag_lines
 from facenet_vae.training import distribute, run_folder
 from facenet_vae.training.batch_norm_calibration import recalibrate_batch_norm_on_batches
-from facenet_vae.training.callbacks import PRIOR_SAMPLES, TrainingMonitor, grid_png
+from facenet_vae.training.callbacks import TrainingMonitor, grid_png
 from facenet_vae.training.feature_networks import build_feature_extractor
 from facenet_vae.training.objective import Objective
 from facenet_vae.training.optimisation import make_optimizer, set_precision_policy
 from facenet_vae.training.progress import StepProgress
 from facenet_vae.training.step import VaeTrainer
+
+log = logging.getLogger(__name__)
 
 RECALIBRATION_BATCHES = 32  # of --batch_size images: enough for stable statistics, seconds on a CPU
 
@@ -100,7 +102,7 @@ def train(config):
         raise
     trainer, start_step, dataset, callbacks = session
     if start_step >= config.max_nrof_steps:
-        logging.info("already at step %d >= max_nrof_steps %d", start_step, config.max_nrof_steps)
+        log.info("already at step %d >= max_nrof_steps %d", start_step, config.max_nrof_steps)
     else:
         epochs = math.ceil(config.max_nrof_steps / config.save_every_n_steps)
         trainer.fit(dataset, epochs=epochs, steps_per_epoch=config.save_every_n_steps,
@@ -117,7 +119,7 @@ def _start(config, strategy, run_dir, chief):
     """Build model, objective and optimizer, restore a checkpoint, load the data; return what ``fit`` needs."""
     write_dir = distribute.worker_folder(run_dir, strategy)
     tf.io.gfile.makedirs(write_dir)
-    logging.info("run folder: %s; strategy: %s", run_dir, distribute.describe(strategy))
+    log.info("run folder: %s; strategy: %s", run_dir, distribute.describe(strategy))
     definition = get_definition(config.vae_def)
     with strategy.scope():
         vae = DfcVae(config.vae_def, config.latent_var_size, synchronized_batch_norm=strategy.num_replicas_in_sync > 1,
@@ -132,7 +134,7 @@ def _start(config, strategy, run_dir, chief):
     if config.resume:
         prefix = run_folder.TrainingCheckpoints(run_dir, vae, optimizer).restore_latest(require=False)
         start_step = int(keras.ops.convert_to_numpy(optimizer.iterations)) if prefix else 0
-        logging.info("resumed from %s at step %d", prefix or "(no checkpoint yet)", start_step)
+        log.info("resumed from %s at step %d", prefix or "(no checkpoint yet)", start_step)
     saved_optimizer = optimizer if config.keep_optimizer else None
     checkpoints = run_folder.TrainingCheckpoints(write_dir, vae, saved_optimizer)
 
@@ -144,7 +146,7 @@ def _start(config, strategy, run_dir, chief):
         run_folder.write_arguments(run_dir, dataclasses.asdict(config), flag_lines(config, leave_out=("resume",)),
                                    append=bool(config.resume))
         run_folder.write_model_config(run_dir, vae)
-    logging.info("data: %s; framing: %s; objective: %s", training_images.description,
+    log.info("data: %s; framing: %s; objective: %s", training_images.description,
                  training_images.framing.describe(), describe_objective(config, objective))
     sample_images = next(iter(dataset))[:8]
     hparams = {name: value for name, value in dataclasses.asdict(config).items()
@@ -186,7 +188,7 @@ def finish_run(run_dir, model, config, dataset=None):
     inference_model.set_weights(model.get_weights())
     if config.recalibrate_batch_norm and dataset is not None:
         used = recalibrate_batch_norm_on_batches(inference_model, dataset.take(RECALIBRATION_BATCHES), config.seed)
-        logging.info("batch-norm statistics re-estimated on %d training images with the final weights", used)
+        log.info("batch-norm statistics re-estimated on %d training images with the final weights", used)
     run_folder.save_model_file(inference_model, run_folder.join(run_dir, "model.keras"))
     write_prior_samples(inference_model, run_folder.join(run_dir, "samples.png"), seed=config.seed)
     if config.export_saved_model:

@@ -5,22 +5,24 @@ model files hold. Trackers are made in ``__init__`` and listed in ``metrics``, a
 VAE example, one ``keras.metrics.Mean`` per term the objective reports.
 """
 import keras
+import numpy as np
 import tensorflow as tf
 
 
 class VaeTrainer(keras.Model):
-    """Trains ``vae`` on ``objective``; ``sampling_seed`` keys the latent noise of every step.
+    """Trains ``vae`` on ``objective``; ``sampling_seed`` (default: drawn from numpy's global generator) keys
+    the latent noise of every step.
 
     The noise of a step is a function of (seed, step, replica) alone: the same in every process and
     after a resume, and different on each replica.
     """
 
-    def __init__(self, vae, objective, sampling_seed=0, **kwargs):
+    def __init__(self, vae, objective, sampling_seed=None, **kwargs):
         super().__init__(**kwargs)
         self.vae = vae
         # A plain object: its feature network stays out of the VAE's weights and checkpoints.
         self.objective = objective
-        self.sampling_seed = int(sampling_seed)
+        self.sampling_seed = int(np.random.randint(2**31 - 1) if sampling_seed is None else sampling_seed)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in objective.term_names}
         self.built = True
 
