@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import facenet_vae
 from facenet_vae import build_vae, normalized_to_pixels, pixels_to_normalized
-from facenet_vae.layers import ScaledResidual, SlimConv2d, SlimDense
+from facenet_vae.model.layers import ScaledResidual, SlimConv2d, SlimDense
 
 DEFS = ("dfc_vae", "dfc_vae_resnet", "dfc_vae_large")
 IMAGE_SIZES = {"dfc_vae": 64, "dfc_vae_resnet": 64, "dfc_vae_large": 128}

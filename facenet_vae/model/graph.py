@@ -211,16 +211,19 @@ class DfcVae(keras.Model):
         """Return normalised images (float32) decoded from latent vectors."""
         return ops.cast(self.decoder(latent, training=training), "float32")
 
-    def sample_latent(self, mean, log_variance, seed=None):
+    def sample_latent(self, mean, log_variance, seed=None, noise=None):
         """Return ``mean + eps * exp(log_variance / 2)``, eps ~ N(0, I), in float32.
 
-        ``seed`` (an int, or a shape-[2] integer tensor) makes the draw stateless and repeatable.
-        The unseeded draw is TF's stateful op rather than Keras' global SeedGenerator, whose
-        variable cannot be created inside a replica's tf.function under multi-worker strategies.
+        ``seed`` (an int, or a shape-[2] integer tensor) makes the draw stateless and repeatable;
+        ``noise`` gives eps itself (mean's shape). The unseeded draw is TF's stateful op rather than
+        Keras' global SeedGenerator, whose variable cannot be created inside a replica's
+        tf.function under multi-worker strategies.
         """
         # exp(lv / 2), not sqrt(exp(lv)): exp underflows to 0 for lv < -88 and sqrt's gradient is then NaN.
         std = tf.exp(capped_log_variance(log_variance) / 2.0)
-        if seed is None:
+        if noise is not None:
+            eps = tf.cast(noise, tf.float32)
+        elif seed is None:
             eps = tf.random.normal(tf.shape(mean), dtype=tf.float32)
         else:
             if isinstance(seed, numbers.Integral):
@@ -228,14 +231,14 @@ class DfcVae(keras.Model):
             eps = tf.random.stateless_normal(tf.shape(mean), seed=seed, dtype=tf.float32)
         return mean + eps * std
 
-    def forward(self, images, training=False, sample=None, seed=None):
+    def forward(self, images, training=False, sample=None, seed=None, noise=None):
         """Return ``(reconstruction, mean, log_variance)``; samples the latent when ``sample`` (default: training).
 
-        ``seed`` is passed to ``sample_latent``.
+        ``seed`` and ``noise`` are passed to ``sample_latent``.
         """
         sample = training if sample is None else sample
         mean, log_variance = self.encode(images, training=training)
-        latent = self.sample_latent(mean, log_variance, seed=seed) if sample else mean
+        latent = self.sample_latent(mean, log_variance, seed=seed, noise=noise) if sample else mean
         return self.decode(latent, training=training), mean, log_variance
 
     def call(self, images, training=False):

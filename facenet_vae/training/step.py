@@ -13,8 +13,8 @@ class VaeTrainer(keras.Model):
     """Trains ``vae`` on ``objective``; ``sampling_seed`` (default: drawn from numpy's global generator) keys
     the latent noise of every step.
 
-    The noise of a step is a function of (seed, step, replica) alone: the same in every process and
-    after a resume, and different on each replica.
+    The noise of an image is a function of (seed, step, its place in the global batch) alone: the
+    same in every process, after a resume and under any number of replicas.
     """
 
     def __init__(self, vae, objective, sampling_seed=None, **kwargs):
@@ -37,7 +37,9 @@ class VaeTrainer(keras.Model):
     def train_step(self, data):
         images = _images_from(data)
         with tf.GradientTape() as tape:
-            reconstruction, mean, log_variance = self.vae.forward(images, training=True, seed=self._step_seed())
+            mean, log_variance = self.vae.encode(images, training=True)
+            latent = self.vae.sample_latent(mean, log_variance, noise=self._latent_noise(mean))
+            reconstruction = self.vae.decode(latent, training=True)
             terms = self.objective.terms(images, reconstruction, mean, log_variance, _global_batch_size(images))
             scaled_loss = self.optimizer.scale_loss(terms["loss"])
         variables = self.vae.trainable_variables
@@ -53,12 +55,15 @@ class VaeTrainer(keras.Model):
         return self._update_trackers(self.objective.terms(images, reconstruction, mean, log_variance,
                                                           _global_batch_size(images)))
 
-    def _step_seed(self):
+    def _latent_noise(self, mean):
+        """Return this replica's rows of the global batch's N(0, I) noise, drawn statelessly from (seed, step)."""
         context = tf.distribute.get_replica_context()
         replica = 0 if context is None else context.replica_id_in_sync_group
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        step = tf.cast(self.optimizer.iterations, tf.int64) * replicas + tf.cast(replica, tf.int64)
-        return tf.stack([tf.constant(self.sampling_seed, tf.int64), step])
+        local = tf.shape(mean)[0]
+        seed = tf.stack([tf.constant(self.sampling_seed, tf.int64), tf.cast(self.optimizer.iterations, tf.int64)])
+        noise = tf.random.stateless_normal(tf.stack([local * replicas, tf.shape(mean)[1]]), seed=seed)
+        return noise[replica * local:(replica + 1) * local]
 
     def _update_trackers(self, terms, only_if_finite=False):
         # Each replica's terms are its share of the global objective; scale them back up for the
