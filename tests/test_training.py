@@ -1,6 +1,7 @@
 """Training: loss goes down on real faces, mixed precision, resume, run folder outputs, NaN guard."""
 import glob
 import os
+import pathlib
 
 import keras
 import numpy as np
@@ -183,3 +184,19 @@ def test_two_runs_in_the_same_second_get_different_folders(tmp_path):
     first = run_folder.create_run_folder(str(tmp_path), now=now)
     second = run_folder.create_run_folder(str(tmp_path), now=now)
     assert first != second and os.path.basename(first) == "20260102-030405"
+
+
+def test_tensorboard_gets_prior_samples_at_every_save_and_the_hparams(tmp_path):
+    run_dir = train(_tiny_config(tmp_path, max_nrof_steps=4, save_every_n_steps=2, summary_every_n_steps=1))
+    tags = {}
+    plugins = set()
+    for path in glob.glob(os.path.join(run_dir, "logs", "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                tags.setdefault(value.tag, set()).add(event.step)
+                plugins.add(value.metadata.plugin_data.plugin_name)
+    assert tags["prior_samples"] == {2, 4}
+    assert tags["input_and_reconstruction"] == {2, 4}
+    assert tags["loss/loss"] == {1, 2, 3, 4}
+    assert "hparams" in plugins
+    assert (pathlib.Path(run_dir) / "flags.txt").read_text().count("--max_nrof_steps=4") == 1

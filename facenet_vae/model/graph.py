@@ -197,6 +197,9 @@ class DfcVae(keras.Model):
 
     # -- graph -------------------------------------------------------------------------------
     def build(self, input_shape=None):
+        """Create the weights (done on construction; later calls change nothing)."""
+        if self.built:
+            return
         batch = None if input_shape is None else input_shape[0]
         self.encoder.build((batch, self.image_size, self.image_size, 3))
         self.decoder.build((batch, self.latent_var_size))
