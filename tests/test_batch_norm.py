@@ -163,3 +163,18 @@ def test_conv_layers_call_their_batch_norm_with_its_synchronized_flag(faces, mon
     monkeypatch.setattr(keras.ops, "moments", moments)
     layer(faces, training=True)
     assert calls == [True]
+
+
+def test_recalibration_finds_every_batch_norm_and_sets_its_statistics(celeba_npz):
+    from facenet_vae.model import DfcVae
+    from facenet_vae.training.batch_norm_calibration import batch_norm_layers, recalibrate_batch_norm
+    model = DfcVae("dfc_vae", 8)
+    layers = batch_norm_layers(model)
+    convs = [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, SlimConv2d)]
+    assert len(layers) == len(convs) == 8
+    trainable = [v.numpy().copy() for v in model.trainable_variables]
+    assert recalibrate_batch_norm(model, celeba_npz["images"][:32], batch_size=16) == 32
+    assert all(np.any(layer.moving_mean.numpy() != 0) for layer in layers)
+    assert all(layer.momentum == pytest.approx(BATCH_NORM_DECAY) for layer in layers)
+    for variable, value in zip(model.trainable_variables, trainable):
+        np.testing.assert_array_equal(variable.numpy(), value)
