@@ -4,8 +4,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from facenet_vae.model.layers import BATCH_NORM_DECAY, BATCH_NORM_EPSILON, SlimBatchNorm, SlimConv2d, leaky_relu
+from facenet_vae.model import DfcVae
+from facenet_vae.model.layers import (BATCH_NORM_DECAY, BATCH_NORM_EPSILON, ScaledResidual, SlimBatchNorm, SlimConv2d,
+                                      leaky_relu)
 from facenet_vae.model.normalization import pixels_to_normalized
+from facenet_vae.training.batch_norm_calibration import batch_norm_layers, recalibrate_batch_norm
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +136,6 @@ def test_leaky_relu_is_max_of_0_1_x_and_x():
 
 
 def test_residual_block_is_x_plus_0_1_times_the_block_in_both_modes(faces):
-    from facenet_vae.layers import ScaledResidual
     keras.utils.set_random_seed(4)
     block = ScaledResidual(3, 3)
     block.build((None, 64, 64, 3))
@@ -166,8 +168,6 @@ def test_conv_layers_call_their_batch_norm_with_its_synchronized_flag(faces, mon
 
 
 def test_recalibration_finds_every_batch_norm_and_sets_its_statistics(celeba_npz):
-    from facenet_vae.model import DfcVae
-    from facenet_vae.training.batch_norm_calibration import batch_norm_layers, recalibrate_batch_norm
     model = DfcVae("dfc_vae", 8)
     layers = batch_norm_layers(model)
     convs = [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, SlimConv2d)]

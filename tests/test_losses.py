@@ -1,4 +1,5 @@
 """Loss terms of the train step against hand-computed numpy values on a fixed batch of real faces."""
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -102,7 +103,6 @@ def test_total_objective_matches_hand_computation(faces, loss_type):
 
 
 def test_metrics_are_keras_means_and_reset(faces):
-    import keras
     _, normalized = faces
     model = VaeTrainer(facenet_vae.build_vae("dfc_vae", latent_var_size=8), Objective(pixel_weight=0.5))
     model.compile(keras.optimizers.Adam(1e-4))

@@ -1,4 +1,5 @@
 """Training: loss goes down on real faces, mixed precision, resume, run folder outputs, NaN guard."""
+import datetime
 import glob
 import os
 import pathlib
@@ -179,7 +180,6 @@ def test_objective_defaults_reproduce_facenet():
 
 
 def test_two_runs_in_the_same_second_get_different_folders(tmp_path):
-    import datetime
     now = datetime.datetime(2026, 1, 2, 3, 4, 5)
     first = run_folder.create_run_folder(str(tmp_path), now=now)
     second = run_folder.create_run_folder(str(tmp_path), now=now)

@@ -192,6 +192,7 @@ def finish_run(run_dir, model, config, dataset=None):
     run_folder.save_model_file(inference_model, run_folder.join(run_dir, "model.keras"))
     write_prior_samples(inference_model, run_folder.join(run_dir, "samples.png"), seed=config.seed)
     if config.export_saved_model:
-        from facenet_vae.export import export_saved_model  # the writer of SavedModels, owned by export/
+        # Imported only when asked for: the export package (and its converters) is not needed to train.
+        from facenet_vae.export import export_saved_model
         export_saved_model(inference_model, run_folder.join(run_dir, "saved_model"))
     return run_dir
