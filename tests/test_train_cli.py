@@ -117,3 +117,16 @@ def test_flagfile_repeats_a_run_and_keep_optimizer_false_leaves_it_out(tmp_path)
                      "--verbose=0")
     assert resumed.returncode == 0, resumed.stderr
     assert tf.train.latest_checkpoint(str(base / "first" / "checkpoints")).endswith("ckpt-4")
+
+
+def test_savedmodel_export_is_quiet_and_verbose_3_restores_tensorflow_log(tmp_path):
+    base = tmp_path / "runs"
+    common = ["--vae_def=dfc_vae", "--latent_var_size=8", "--reconstruction_loss_type=PLAIN", "--batch_size=8",
+              "--num_synthetic=64", "--max_nrof_steps=1", "--save_every_n_steps=1", f"--models_base_dir={base}"]
+    quiet = _train(*common, "--run_name=quiet", "--export_saved_model", "--verbose=2")
+    assert quiet.returncode == 0, quiet.stderr
+    assert (base / "quiet" / "saved_model" / "saved_model.pb").exists()
+    assert not any(noise in quiet.stdout + quiet.stderr for noise in TENSORFLOW_NOISE), quiet.stderr
+    loud = _train(*common, "--run_name=loud", "--noexport_saved_model", "--verbose=3")
+    assert loud.returncode == 0, loud.stderr
+    assert any(noise in loud.stdout + loud.stderr for noise in TENSORFLOW_NOISE)
