@@ -200,3 +200,16 @@ def test_tensorboard_gets_prior_samples_at_every_save_and_the_hparams(tmp_path):
     assert tags["loss/loss"] == {1, 2, 3, 4}
     assert "hparams" in plugins
     assert (pathlib.Path(run_dir) / "flags.txt").read_text().count("--max_nrof_steps=4") == 1
+
+
+def test_the_feature_network_stays_out_of_checkpoints(tmp_path):
+    plain = train(_tiny_config(tmp_path, max_nrof_steps=2, run_name="plain"))
+    perceptual = train(_tiny_config(tmp_path, max_nrof_steps=2, run_name="perceptual",
+                                    reconstruction_loss_type="PERCEPTUAL", perceptual_model="vgg16",
+                                    loss_features="block1_conv1", perceptual_weights="random"))
+
+    def stored(run_dir):
+        prefix = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+        return dict(tf.train.list_variables(prefix))
+
+    assert stored(plain) == stored(perceptual)     # the same variables, of the same shapes: the VAE's and Adam's

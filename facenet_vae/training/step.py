@@ -32,9 +32,11 @@ class VaeTrainer(keras.Model):
         return list(self.trackers.values())
 
     def call(self, images, training=False):
+        """Return the VAE's reconstruction of ``images``."""
         return self.vae(images, training=training)
 
     def train_step(self, data):
+        """One optimiser step on the objective (float32 terms, loss-scaled); returns the trackers' means."""
         images = _images_from(data)
         with tf.GradientTape() as tape:
             mean, log_variance = self.vae.encode(images, training=True)
@@ -50,6 +52,7 @@ class VaeTrainer(keras.Model):
         return self._update_trackers(terms, only_if_finite=skips_nonfinite)
 
     def test_step(self, data):
+        """The objective on a batch without a weight update (inference batch norm, sampled latents)."""
         images = _images_from(data)
         reconstruction, mean, log_variance = self.vae.forward(images, training=False, sample=True)
         return self._update_trackers(self.objective.terms(images, reconstruction, mean, log_variance,
