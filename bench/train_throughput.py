@@ -40,21 +40,20 @@ FACES = shared_path("data", "celeba_subset_aligned")
 
 
 def build_model(loss, batch_size, jit, mixed_precision, vae_def):
-    """Return a compiled DfcVae for ``loss`` (plain | vgg123 | facenet)."""
+    """Return a compiled VaeTrainer (its DfcVae as ``.vae``) for ``loss`` (plain | vgg123 | facenet)."""
     import keras
     from facenet_vae.model import DfcVae
-    from facenet_vae.training import TrainConfig, make_feature_extractor, make_optimizer, set_precision_policy
+    from facenet_vae.training import TrainConfig, make_objective, make_optimizer, set_precision_policy
+    from facenet_vae.training.step import VaeTrainer
 
     set_precision_policy(mixed_precision)
     config = TrainConfig(vae_def=vae_def, mixed_precision=mixed_precision, batch_size=batch_size,
                          reconstruction_loss_type="PLAIN" if loss == "plain" else "PERCEPTUAL",
                          perceptual_model="facenet" if loss == "facenet" else "vgg19",
                          loss_features=None if loss == "facenet" else "vgg123", perceptual_weights="random")
-    model = DfcVae(vae_def, 100)
-    model.build()
-    extractor = make_feature_extractor(config, model.image_size)
-    model.compile(make_optimizer(config), alfa=1.0, beta=0.5, pixel_weight=config.resolved_pixel_weight(),
-                  feature_extractor=extractor, jit_compile=jit)
+    vae = DfcVae(vae_def, 100)
+    model = VaeTrainer(vae, make_objective(config, vae.image_size))
+    model.compile(make_optimizer(config), jit_compile=jit)
     keras.mixed_precision.set_global_policy("float32")
     return model
 
@@ -71,7 +70,7 @@ def time_train_step(loss, batch_size, jit, mixed_precision, vae_def, steps, warm
     import numpy as np
     import tensorflow as tf
     model = build_model(loss, batch_size, jit, mixed_precision, vae_def)
-    size = model.image_size
+    size = model.vae.image_size
     images = tf.constant(np.random.default_rng(0).normal(size=(batch_size, size, size, 3)).astype("float32"))
     dataset = tf.data.Dataset.from_tensors(images).repeat()
     marks = {}

@@ -8,9 +8,10 @@ TensorFlow loads.
 """
 import dataclasses
 import math
+import sys
 import typing
 
-from absl import flags
+from absl import app, flags
 
 GROUPS = ("data", "model", "objective", "optimisation", "generation", "evaluation", "run", "distribution", "output")
 
@@ -53,8 +54,10 @@ def _default(field):
 def define_flags(config_class, flag_values=flags.FLAGS, module_name=None):
     """Define one absl flag per setting of ``config_class`` (name, default, help and enum choices from the field).
 
-    Flags are registered under ``<module_name>.<group>`` so ``--helpfull`` lists them by group.
+    Flags are registered under ``<module_name>.<group>``, and ``--help`` (``-?``, ``--helpshort``)
+    then lists them by group (see ``GroupedHelpFlag``).
     """
+    _install_grouped_help(config_class, flag_values)
     for field, kind in settings_of(config_class):
         meta, default = field.metadata, _default(field)
         key = {"module_name": f"{module_name or config_class.__module__}.{meta['group']}", "flag_values": flag_values}
@@ -93,3 +96,78 @@ def check_choices(config):
         if kind in (int, float) and meta["minimum"] is not None and not value >= meta["minimum"]:
             raise ValueError(f"--{field.name} must be at least {meta['minimum']}, got {value!r}")
     return config
+
+
+def flag_lines(config, leave_out=()):
+    """Return ``--name=value`` lines (an absl flagfile) that set every setting of ``config`` to its value.
+
+    Settings whose value is None (their default stands in) and those named in ``leave_out`` are omitted.
+    """
+    lines = []
+    for field, kind in settings_of(type(config)):
+        value = getattr(config, field.name)
+        if value is None or field.name in leave_out:
+            continue
+        if kind is bool:
+            lines.append(f"--{'' if value else 'no'}{field.name}")
+        elif kind is list:
+            lines.append(f"--{field.name}={','.join(map(str, value))}")
+        else:
+            lines.append(f"--{field.name}={value}")
+    return lines
+
+
+def help_text(config_classes, flag_values=flags.FLAGS, usage=None):
+    """Return the ``--help`` text: ``usage``, then each setting of ``config_classes`` under its group."""
+    sections = {group: [] for group in GROUPS}
+    for config_class in config_classes:
+        for field, _ in settings_of(config_class):
+            if field.name in flag_values:
+                sections[field.metadata["group"]].append(flag_values[field.name])
+    text = [usage.rstrip() + "\n" if usage else f"USAGE: {sys.argv[0]} [flags]\n"]
+    for group, group_flags in sections.items():
+        if not group_flags:
+            continue
+        text.append(f"{group}:")
+        for flag in group_flags:
+            default = flag.default_as_str if flag.default is not None else "none"
+            text.append(flags.text_wrap(f"--{flag.name}: {flag.help} (default: {default})", indent="      ",
+                                        firstline_indent="  "))
+    text.append("\nAny flag may also come from a file: --flagfile=FILE (one --flag=value per line); "
+                "--helpfull lists absl's own flags too.")
+    return "\n".join(text) + "\n"
+
+
+class GroupedHelpFlag(app.HelpFlag):
+    """``--help`` that prints the tool's settings grouped (data, model, objective, ...) and exits 0.
+
+    absl's own ``--help`` shows only flags registered by the main module, and these are registered
+    per group; this flag replaces it (absl's documented ``allow_override``), for every tool.
+    """
+
+    def __init__(self, name, short_name, config_classes, flag_values):
+        flags.BooleanFlag.__init__(self, name, False, "show the settings by group", short_name=short_name,
+                                   allow_override=True)
+        self.config_classes = config_classes
+        self.flag_values = flag_values
+
+    def parse(self, arg):
+        if self._parse(arg):
+            main = sys.modules.get("__main__")
+            print(help_text(self.config_classes, self.flag_values, getattr(main, "__doc__", None)), end="")
+            sys.exit(0)
+
+
+_HELP_CONFIGS = {}
+
+
+def _install_grouped_help(config_class, flag_values):
+    """Make ``--help``/``--helpshort`` of ``flag_values`` print every config class defined on it, grouped."""
+    configs = _HELP_CONFIGS.setdefault(id(flag_values), [])
+    configs.append(config_class)
+    if flag_values is flags.FLAGS:
+        app.define_help_flags()   # absl's (idempotent), so that app.run will not define them over ours
+    for name, short_name in (("help", "?"), ("helpshort", None)):
+        if name in flag_values and isinstance(flag_values[name], GroupedHelpFlag):
+            continue
+        flags.DEFINE_flag(GroupedHelpFlag(name, short_name, configs, flag_values), flag_values)

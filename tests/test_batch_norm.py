@@ -4,8 +4,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from facenet_vae.layers import BATCH_NORM_DECAY, BATCH_NORM_EPSILON, SlimConv2d, leaky_relu, slim_batch_norm
-from facenet_vae.normalization import pixels_to_normalized
+from facenet_vae.model import DfcVae
+from facenet_vae.model.layers import (BATCH_NORM_DECAY, BATCH_NORM_EPSILON, ScaledResidual, SlimBatchNorm, SlimConv2d,
+                                      leaky_relu)
+from facenet_vae.model.normalization import pixels_to_normalized
+from facenet_vae.training.batch_norm_calibration import batch_norm_layers, recalibrate_batch_norm
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +80,11 @@ def test_frozen_batch_norm_uses_moving_statistics_in_training(faces):
 
 def test_synchronized_path_matches_the_fused_one_on_one_replica(faces):
     fused, synchronized = _layer(), _layer()
+    # The layer's own flag picks the path: the synchronized batch norm is the one that is called.
+    synchronized.batch_norm.synchronized = True
     x = fused.conv(faces)
-    y_fused = slim_batch_norm(fused.batch_norm, x, training=True)
-    y_sync = slim_batch_norm(synchronized.batch_norm, x, training=True, synchronized=True)
+    y_fused = fused.batch_norm(x, training=True)
+    y_sync = synchronized.batch_norm(x, training=True)
     np.testing.assert_allclose(y_fused.numpy(), y_sync.numpy(), rtol=1e-4, atol=1e-4)
     for a, b in zip(fused.batch_norm.weights, synchronized.batch_norm.weights):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
@@ -131,7 +136,6 @@ def test_leaky_relu_is_max_of_0_1_x_and_x():
 
 
 def test_residual_block_is_x_plus_0_1_times_the_block_in_both_modes(faces):
-    from facenet_vae.layers import ScaledResidual
     keras.utils.set_random_seed(4)
     block = ScaledResidual(3, 3)
     block.build((None, 64, 64, 3))
@@ -144,3 +148,33 @@ def test_residual_block_is_x_plus_0_1_times_the_block_in_both_modes(faces):
     negative.build((None, 64, 64, 3))
     np.testing.assert_allclose(negative(faces).numpy(), faces - 0.5 * negative.block(faces).numpy(),
                                rtol=1e-5, atol=1e-5)
+
+
+def test_conv_layers_call_their_batch_norm_with_its_synchronized_flag(faces, monkeypatch):
+    """``SlimConv2d(synchronized=True)`` takes cross-replica statistics: its batch norm is called, not bypassed."""
+    layer = SlimConv2d(8, 3, 1, synchronized=True)
+    layer.build((None, 64, 64, 3))
+    assert isinstance(layer.batch_norm, SlimBatchNorm) and layer.batch_norm.synchronized
+    calls = []
+    original = keras.ops.moments
+
+    def moments(*args, **kwargs):
+        calls.append(kwargs.get("synchronized"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(keras.ops, "moments", moments)
+    layer(faces, training=True)
+    assert calls == [True]
+
+
+def test_recalibration_finds_every_batch_norm_and_sets_its_statistics(celeba_npz):
+    model = DfcVae("dfc_vae", 8)
+    layers = batch_norm_layers(model)
+    convs = [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, SlimConv2d)]
+    assert len(layers) == len(convs) == 8
+    trainable = [v.numpy().copy() for v in model.trainable_variables]
+    assert recalibrate_batch_norm(model, celeba_npz["images"][:32], batch_size=16) == 32
+    assert all(np.any(layer.moving_mean.numpy() != 0) for layer in layers)
+    assert all(layer.momentum == pytest.approx(BATCH_NORM_DECAY) for layer in layers)
+    for variable, value in zip(model.trainable_variables, trainable):
+        np.testing.assert_array_equal(variable.numpy(), value)

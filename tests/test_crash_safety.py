@@ -9,7 +9,7 @@ import time
 
 import tensorflow as tf
 
-from facenet_vae import run_folder
+from facenet_vae.training import run_folder
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TINY = ["--vae_def=dfc_vae", "--latent_var_size=8", "--reconstruction_loss_type=PLAIN", "--batch_size=8",

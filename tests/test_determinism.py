@@ -4,9 +4,13 @@ import subprocess
 import sys
 
 import keras
-
-import facenet_vae  # noqa: F401  (registers DfcVae for load_model)
 import numpy as np
+import tensorflow as tf
+
+from facenet_vae.model import DfcVae  # also registers DfcVae for load_model
+from facenet_vae.model.normalization import pixels_to_normalized
+from facenet_vae.training.objective import Objective
+from facenet_vae.training.step import VaeTrainer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -33,22 +37,18 @@ def test_same_seed_same_weights_other_seed_other_weights(tmp_path):
 
 def test_training_noise_is_a_function_of_seed_and_step_only(celeba_npz):
     """The step's latent noise ignores TF's global/op seeds, so separate processes agree."""
-    import tensorflow as tf
-    from facenet_vae.model import DfcVae
-    from facenet_vae.normalization import pixels_to_normalized
     images = pixels_to_normalized(celeba_npz["images"][:4])
     keras.utils.set_random_seed(1)
     reference = DfcVae("dfc_vae", 8)
-    reference.build()
     initial = reference.get_weights()
 
     def two_steps(sampling_seed, global_seed):
         tf.random.set_seed(global_seed)
         model = DfcVae("dfc_vae", 8)
-        model.build()
         model.set_weights(initial)
-        model.compile(keras.optimizers.SGD(1e-9), pixel_weight=0.5, sampling_seed=sampling_seed)
-        model.fit(tf.data.Dataset.from_tensors(images).repeat(), steps_per_epoch=2, epochs=1, verbose=0)
+        trainer = VaeTrainer(model, Objective(pixel_weight=0.5), sampling_seed=sampling_seed)
+        trainer.compile(keras.optimizers.SGD(1e-9))
+        trainer.fit(tf.data.Dataset.from_tensors(images).repeat(), steps_per_epoch=2, epochs=1, verbose=0)
         return model.get_weights()
 
     first = two_steps(7, global_seed=100)

@@ -17,16 +17,33 @@ def _run(args, timeout, env=None):
                           cwd=ROOT, env=env)
 
 
+# Float32 sums over the 8 x 64 x 64 x 3 pixel terms, accumulated in another order: sqrt(98304) * 6e-8.
+LOSS_REL_TOLERANCE = 2e-5
+# With no leaky-ReLU input near zero the two steps differ by float32 reassociation only.
+REASSOCIATION_TOLERANCE = 1e-4
+# A leaky-ReLU input that lands on the other side of zero changes its slope from 1 to 0.1 (by 0.9),
+# which moves each gradient it feeds by at most 0.9 of one element's share. The smallest such sums
+# are the 8 x 4 x 4 = 128 positions per channel of the last encoder convolution.
+SMALLEST_GRADIENT_SUM = 128
+
+
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
-def test_two_mirrored_cpu_replicas_take_the_same_step_as_one_device(shared_dir, reduction):
+def test_two_mirrored_cpu_replicas_take_the_same_step_as_one_fused_device(shared_dir, reduction):
+    """The real one-device path (fused batch norm) against the mirrored one (synchronized batch norm)."""
     result = _run([str(SCRIPTS / "mirrored_step.py"), str(shared_dir / "data" / "celeba_subset.npz"),
-                   reduction], timeout=300)
+                   reduction, "1,2,3"], timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["replicas"] == 2
-    assert figures["max_update"] > 1e-3          # the step really moved the weights
-    assert figures["max_weight_diff"] < 1e-4
-    assert figures["mirrored_loss"] == pytest.approx(figures["single_loss"], rel=1e-4)
+    differences = []
+    for run in figures["runs"]:
+        assert run["max_update"] > 1e-3                      # the step really moved the weights
+        assert run["mirrored_loss"] == pytest.approx(run["single_loss"], rel=LOSS_REL_TOLERANCE)
+        bound = REASSOCIATION_TOLERANCE + 0.9 * run["near_zero_inputs"] / SMALLEST_GRADIENT_SUM
+        assert run["max_relative_update_diff"] < bound, run
+        differences.append(run["max_relative_update_diff"])
+    # Most seeds agree to float32 precision: a flip is the exception, not the rule.
+    assert sorted(differences)[len(differences) // 2] < REASSOCIATION_TOLERANCE
 
 
 def _free_ports(count):
@@ -40,7 +57,7 @@ def _free_ports(count):
 
 
 TINY = ["--vae_def=dfc_vae", "--latent_var_size=8", "--reconstruction_loss_type=PLAIN", "--batch_size=8",
-        "--num_synthetic=64", "--save_every_n_steps=2", "--summary_every_n_steps=1", "--verbose=0",
+        "--num_synthetic=64", "--save_every_n_steps=2", "--summary_every_n_steps=1", "--verbose=2",
         "--noexport_saved_model"]
 
 

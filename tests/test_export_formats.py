@@ -22,6 +22,8 @@ from facenet_vae.export.litert import export_litert
 from facenet_vae.export.onnx import export_onnx
 from facenet_vae.export.saved_model import export_saved_model
 from facenet_vae.normalization import normalized_to_pixels, pixels_to_normalized
+from facenet_vae.training.objective import Objective
+from facenet_vae.training.step import VaeTrainer
 
 LATENT = 100
 MODEL_VALUES = 7_078_041  # dfc_vae_resnet, latent 100, BN moving statistics included (README)
@@ -38,8 +40,9 @@ def faces(celeba_npz):
 def model(faces):
     keras.utils.set_random_seed(7)
     vae = facenet_vae.build_vae("dfc_vae_resnet", LATENT)
-    vae.compile(optimizer=keras.optimizers.Adam(1e-4), pixel_weight=0.002, reduction="mean", sampling_seed=0)
-    vae.fit(pixels_to_normalized(faces).numpy(), batch_size=3, epochs=1, verbose=0)
+    trainer = VaeTrainer(vae, Objective(pixel_weight=0.002, reduction="mean"), sampling_seed=0)
+    trainer.compile(optimizer=keras.optimizers.Adam(1e-4))
+    trainer.fit(pixels_to_normalized(faces).numpy(), batch_size=3, epochs=1, verbose=0)
     return vae
 
 

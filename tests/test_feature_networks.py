@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from facenet_vae import feature_networks as fn
-from facenet_vae.normalization import IMG_MEAN, IMG_STDDEV, pixels_to_normalized
+from facenet_vae.training import feature_networks as fn
+from facenet_vae.model.normalization import IMG_MEAN, IMG_STDDEV, pixels_to_normalized
 
 VGG123 = ["block1_conv1", "block2_conv1", "block3_conv1"]
 
@@ -83,7 +83,8 @@ def test_resolve_layer_names_presets_lists_and_strings():
     assert fn.resolve_layer_names("facenet", "Conv2d_1a_3x3,Conv2d_2a_3x3, Conv2d_2b_3x3") == list(
         fn.FACENET_STEM_LAYERS)
     assert fn.resolve_layer_names("facenet", None) == list(fn.FACENET_STEM_LAYERS)
-    assert fn.FEATURE_NETWORKS == ("vgg19", "vgg16", "facenet")
+    # Every network --perceptual_model offers has a default feature layer set.
+    assert all(fn.resolve_layer_names(network, None) for network in fn.FEATURE_NETWORKS)
 
 
 def test_unknown_names_are_value_errors_listing_the_choices():

@@ -22,6 +22,8 @@ from facenet_vae.generation import GenerateOptions, run
 from facenet_vae.generation.loading import load_vae
 from facenet_vae.normalization import pixels_to_normalized
 from facenet_vae.training import TrainConfig, make_optimizer
+from facenet_vae.training.objective import Objective
+from facenet_vae.training.step import VaeTrainer
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LATENT = 32
@@ -49,11 +51,11 @@ def _train_tiny_vae(run_dir):
     keras.utils.set_random_seed(1)
     faces = generate_synthetic_faces(TRAIN_IMAGES, seed=1)
     model = facenet_vae.build_vae("dfc_vae", LATENT)  # the default (fan-in) init, no hand-scaled heads
-    model.compile(make_optimizer(TrainConfig(initial_learning_rate=1e-3, max_nrof_steps=TRAIN_STEPS)),
-                  pixel_weight=0.5)
+    trainer = VaeTrainer(model, Objective(pixel_weight=0.5))
+    trainer.compile(make_optimizer(TrainConfig(initial_learning_rate=1e-3, max_nrof_steps=TRAIN_STEPS)))
     normalized = pixels_to_normalized(faces.images).numpy()
     dataset = tf.data.Dataset.from_tensor_slices(normalized).shuffle(len(normalized), seed=0).repeat()
-    model.fit(dataset.batch(TRAIN_BATCH), steps_per_epoch=TRAIN_STEPS, epochs=1, verbose=0)
+    trainer.fit(dataset.batch(TRAIN_BATCH), steps_per_epoch=TRAIN_STEPS, epochs=1, verbose=0)
     recalibrate_batch_norm(model, faces.images[:1600])  # as train_vae.py does at the end of a run
     os.makedirs(run_dir)
     run_folder.write_model_config(run_dir, model)

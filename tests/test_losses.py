@@ -1,11 +1,14 @@
 """Loss terms of the train step against hand-computed numpy values on a fixed batch of real faces."""
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import facenet_vae
-from facenet_vae import losses
-from facenet_vae.normalization import IMG_MEAN, IMG_STDDEV
+from facenet_vae.model.normalization import IMG_MEAN, IMG_STDDEV
+from facenet_vae.training import losses
+from facenet_vae.training.objective import Objective
+from facenet_vae.training.step import VaeTrainer
 
 
 class ToyFeatures:
@@ -75,9 +78,10 @@ def test_total_objective_matches_hand_computation(faces, loss_type):
     model = facenet_vae.build_vae("dfc_vae", latent_var_size=8)
     extractor = ToyFeatures() if loss_type == "PERCEPTUAL" else None
     pixel_weight = 0.5 if loss_type == "PLAIN" else 0.0
-    model.compile("adam", alfa=1.0, beta=0.5, pixel_weight=pixel_weight, feature_extractor=extractor)
+    objective = Objective(alfa=1.0, beta=0.5, pixel_weight=pixel_weight, feature_network=extractor)
     reconstruction, mean, log_var = model.forward(normalized, training=False)
-    terms = model.compute_losses(normalized, reconstruction, mean, log_var)
+    terms = objective.terms(normalized, reconstruction, mean, log_var)
+    assert sorted(terms) == sorted(objective.term_names)
 
     x, r = normalized, reconstruction.numpy()
     kl = _np_kl(mean.numpy(), log_var.numpy())
@@ -99,10 +103,9 @@ def test_total_objective_matches_hand_computation(faces, loss_type):
 
 
 def test_metrics_are_keras_means_and_reset(faces):
-    import keras
     _, normalized = faces
-    model = facenet_vae.build_vae("dfc_vae", latent_var_size=8)
-    model.compile(keras.optimizers.Adam(1e-4), pixel_weight=0.5)
+    model = VaeTrainer(facenet_vae.build_vae("dfc_vae", latent_var_size=8), Objective(pixel_weight=0.5))
+    model.compile(keras.optimizers.Adam(1e-4))
     assert all(isinstance(m, keras.metrics.Mean) for m in model.metrics)
     assert {m.name for m in model.metrics} >= {"loss", "kl_loss", "reconstruction_loss"}
     logs = model.train_on_batch(normalized, return_dict=True)
@@ -126,14 +129,13 @@ def test_sampling_gradient_is_finite_for_very_negative_log_variance():
 def test_feature_target_carries_no_gradient(faces):
     """Only the reconstruction's features are differentiated: the target's are a constant."""
     _, normalized = faces
-    model = facenet_vae.build_vae("dfc_vae", latent_var_size=8)
-    model.compile("adam", beta=0.5, pixel_weight=0.0, feature_extractor=ToyFeatures())
+    objective = Objective(beta=0.5, pixel_weight=0.0, feature_network=ToyFeatures())
     images = tf.constant(normalized)
     reconstruction = tf.constant(normalized[::-1] * 0.5)
     mean = log_var = tf.zeros((4, 8))
     with tf.GradientTape(persistent=True) as tape:
         tape.watch([images, reconstruction])
-        loss = model.compute_losses(images, reconstruction, mean, log_var)["loss"]
+        loss = objective.terms(images, reconstruction, mean, log_var)["loss"]
     image_gradient = tape.gradient(loss, images)  # only through the pixel term, whose weight is 0 here
     assert image_gradient is None or float(tf.reduce_max(tf.abs(image_gradient))) == 0.0
     assert float(tf.reduce_max(tf.abs(tape.gradient(loss, reconstruction)))) > 0

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import facenet_vae
 from facenet_vae import build_vae, normalized_to_pixels, pixels_to_normalized
-from facenet_vae.layers import ScaledResidual, SlimConv2d, SlimDense
+from facenet_vae.model.layers import ScaledResidual, SlimConv2d, SlimDense
 
 DEFS = ("dfc_vae", "dfc_vae_resnet", "dfc_vae_large")
 IMAGE_SIZES = {"dfc_vae": 64, "dfc_vae_resnet": 64, "dfc_vae_large": 128}
@@ -86,7 +86,7 @@ def test_convs_have_no_bias_and_batch_norm_has_no_gamma(models, vae_def):
     for layer in convs:
         assert not layer.conv.use_bias and layer.conv.bias is None
         bn = layer.batch_norm
-        assert not bn.scale and bn.gamma is None and bn.center
+        assert [variable.name for variable in bn.weights] == ["beta", "moving_mean", "moving_variance"]   # no gamma
         assert bn.momentum == pytest.approx(0.995) and bn.epsilon == pytest.approx(1e-3)
     # Only the fully connected layers carry biases.
     biases = [name for name in model.slim_variables() if "bias" in name.lower()]

@@ -9,8 +9,8 @@ import pytest
 import tensorflow as tf
 
 from facenet_vae import build_vae, load_slim_checkpoint
-from facenet_vae.convert_slim_checkpoint import convert
-from facenet_vae.slim_checkpoint import SlimCheckpointError, is_model_variable
+from facenet_vae.model.convert_slim_checkpoint import convert
+from facenet_vae.model.slim_checkpoint import SlimCheckpointError, is_model_variable
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LATENT = 8
@@ -327,7 +327,7 @@ def test_index_file_and_folder_resolve_to_the_prefix(checkpoints):
 # -- the converter -------------------------------------------------------------------------------
 def _run_cli(*args):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([PROJECT_ROOT, os.environ.get("PYTHONPATH", "")]))
-    return subprocess.run([sys.executable, "-m", "facenet_vae.convert_slim_checkpoint", *args],
+    return subprocess.run([sys.executable, "-m", "facenet_vae.model.convert_slim_checkpoint", *args],
                           cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 

@@ -1,6 +1,8 @@
 """Training: loss goes down on real faces, mixed precision, resume, run folder outputs, NaN guard."""
+import datetime
 import glob
 import os
+import pathlib
 
 import keras
 import numpy as np
@@ -8,10 +10,12 @@ import pytest
 import tensorflow as tf
 
 import facenet_vae
-from facenet_vae import run_folder
-from facenet_vae.callbacks import TrainingMonitor
-from facenet_vae.normalization import pixels_to_normalized
-from facenet_vae.training import TrainConfig, make_optimizer, set_precision_policy, train
+from facenet_vae.model.normalization import pixels_to_normalized
+from facenet_vae.training import TrainConfig, run_folder, train
+from facenet_vae.training.callbacks import TrainingMonitor
+from facenet_vae.training.objective import Objective
+from facenet_vae.training.optimisation import make_optimizer, set_precision_policy
+from facenet_vae.training.step import VaeTrainer
 
 
 @pytest.fixture(autouse=True)
@@ -26,17 +30,18 @@ def _faces(celeba_npz, count):
 
 def _deterministic_loss(model, images):
     reconstruction, mean, log_var = model.forward(images, training=False, sample=False)
-    return float(model.compute_losses(images, reconstruction, mean, log_var)["loss"])
+    return float(Objective(pixel_weight=0.5).terms(images, reconstruction, mean, log_var)["loss"])
 
 
 def test_short_run_on_real_faces_lowers_the_loss(celeba_npz):
     images = _faces(celeba_npz, 256)
     model = facenet_vae.build_vae("dfc_vae", latent_var_size=16)
-    model.compile(make_optimizer(TrainConfig(initial_learning_rate=1e-3, max_nrof_steps=40)), pixel_weight=0.5)
+    trainer = VaeTrainer(model, Objective(pixel_weight=0.5))
+    trainer.compile(make_optimizer(TrainConfig(initial_learning_rate=1e-3, max_nrof_steps=40)))
     probe = images[:32]
     before = _deterministic_loss(model, probe)
     dataset = tf.data.Dataset.from_tensor_slices(images).shuffle(256, seed=0).repeat().batch(32)
-    history = model.fit(dataset, steps_per_epoch=10, epochs=4, verbose=0)
+    history = trainer.fit(dataset, steps_per_epoch=10, epochs=4, verbose=0)
     after = _deterministic_loss(model, probe)
     assert after < 0.5 * before
     assert history.history["loss"][-1] < history.history["loss"][0]
@@ -47,13 +52,13 @@ def test_mixed_precision_steps_are_finite_and_keep_float32_variables(celeba_npz,
     set_precision_policy(precision)
     config = TrainConfig(mixed_precision=precision, initial_learning_rate=1e-3)
     model = facenet_vae.DfcVae("dfc_vae", 8)
-    model.build()
     optimizer = make_optimizer(config)
-    model.compile(optimizer, pixel_weight=0.5)
+    trainer = VaeTrainer(model, Objective(pixel_weight=0.5))
+    trainer.compile(optimizer)
     assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer) == (precision == "float16")
     images = _faces(celeba_npz, 16)
     for _ in range(3):
-        logs = model.train_on_batch(images, return_dict=True)
+        logs = trainer.train_on_batch(images, return_dict=True)
     assert all(np.isfinite(value) for value in logs.values())
     assert model.encoder.blocks[0].conv.compute_dtype == precision
     assert all(v.dtype == "float32" for v in model.trainable_variables)
@@ -97,7 +102,6 @@ def test_resume_continues_step_count_and_optimizer_state(tmp_path):
 
     # The restore path puts back exactly what was saved, optimizer moments included.
     model = facenet_vae.DfcVae("dfc_vae", 8)
-    model.build()
     optimizer = make_optimizer(TrainConfig())
     optimizer.build(model.trainable_variables)
     checkpoints = run_folder.TrainingCheckpoints(run_dir, model, optimizer)
@@ -135,13 +139,14 @@ def test_nonfinite_loss_stops_with_last_good_checkpoint(tmp_path, celeba_npz):
     run_dir = run_folder.create_run_folder(str(tmp_path))
     model = facenet_vae.build_vae("dfc_vae", 8)
     optimizer = make_optimizer(TrainConfig())
-    model.compile(optimizer, pixel_weight=0.5)
+    trainer = VaeTrainer(model, Objective(pixel_weight=0.5))
+    trainer.compile(optimizer)
     optimizer.build(model.trainable_variables)
     checkpoints = run_folder.TrainingCheckpoints(run_dir, model, optimizer)
-    monitor = TrainingMonitor(run_dir, checkpoints, save_every_n_steps=1, max_nrof_steps=10,
+    monitor = TrainingMonitor(run_dir, model, checkpoints, save_every_n_steps=1, max_nrof_steps=10,
                               sample_images=images[:2])
     with pytest.raises(run_folder.NonFiniteStateError, match=r"step 3.*ckpt-2"):
-        model.fit(dataset, epochs=1, callbacks=[monitor], verbose=0)
+        trainer.fit(dataset, epochs=1, callbacks=[monitor], verbose=0)
     assert run_folder.checkpoint_step(checkpoints.latest) == 2
     reader = tf.train.load_checkpoint(checkpoints.latest)
     for name, _ in tf.train.list_variables(checkpoints.latest):
@@ -175,8 +180,36 @@ def test_objective_defaults_reproduce_facenet():
 
 
 def test_two_runs_in_the_same_second_get_different_folders(tmp_path):
-    import datetime
     now = datetime.datetime(2026, 1, 2, 3, 4, 5)
     first = run_folder.create_run_folder(str(tmp_path), now=now)
     second = run_folder.create_run_folder(str(tmp_path), now=now)
     assert first != second and os.path.basename(first) == "20260102-030405"
+
+
+def test_tensorboard_gets_prior_samples_at_every_save_and_the_hparams(tmp_path):
+    run_dir = train(_tiny_config(tmp_path, max_nrof_steps=4, save_every_n_steps=2, summary_every_n_steps=1))
+    tags = {}
+    plugins = set()
+    for path in glob.glob(os.path.join(run_dir, "logs", "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                tags.setdefault(value.tag, set()).add(event.step)
+                plugins.add(value.metadata.plugin_data.plugin_name)
+    assert tags["prior_samples"] == {2, 4}
+    assert tags["input_and_reconstruction"] == {2, 4}
+    assert tags["loss/loss"] == {1, 2, 3, 4}
+    assert "hparams" in plugins
+    assert (pathlib.Path(run_dir) / "flags.txt").read_text().count("--max_nrof_steps=4") == 1
+
+
+def test_the_feature_network_stays_out_of_checkpoints(tmp_path):
+    plain = train(_tiny_config(tmp_path, max_nrof_steps=2, run_name="plain"))
+    perceptual = train(_tiny_config(tmp_path, max_nrof_steps=2, run_name="perceptual",
+                                    reconstruction_loss_type="PERCEPTUAL", perceptual_model="vgg16",
+                                    loss_features="block1_conv1", perceptual_weights="random"))
+
+    def stored(run_dir):
+        prefix = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+        return dict(tf.train.list_variables(prefix))
+
+    assert stored(plain) == stored(perceptual)     # the same variables, of the same shapes: the VAE's and Adam's

@@ -4,6 +4,7 @@ Import this before TensorFlow: ``quiet_tensorflow`` only works if it runs first.
 own ``absl.flags.FlagValues`` with ``parse_command_line`` (flags are checked before TensorFlow
 loads), then calls ``quiet_tensorflow(verbose)`` and ``import_tensorflow(verbose)``.
 """
+import contextlib
 import logging
 import os
 import sys
@@ -124,3 +125,26 @@ def parse_command_line(tool, argv, flag_values, doc, module_prefix):
     if not flags.FLAGS.is_parsed():
         flags.FLAGS.mark_as_parsed()  # absl logging otherwise warns "Logging before flag parsing"
     return positional
+
+
+@contextlib.contextmanager
+def native_stderr_silenced(silenced=True):
+    """Send file descriptor 2 to /dev/null inside the block (when ``silenced``), then restore it.
+
+    TensorFlow's C++ runtime prints start-up lines (oneDNN, CUDA drivers) through absl's C++ log
+    before it reads ``TF_CPP_MIN_LOG_LEVEL``; wrap the import of TensorFlow in this to keep them
+    off the console. Python-level errors raised inside still reach the console afterwards.
+    """
+    if not silenced:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)

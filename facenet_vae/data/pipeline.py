@@ -16,7 +16,7 @@ from facenet_vae.data.npz_faces import as_rgb_uint8, read_npz_faces
 from facenet_vae.data.sources import DATASETS
 from facenet_vae.data.tfds_celeb_a import open_celeb_a
 from facenet_vae.data.synthetic import generate_synthetic_faces
-from facenet_vae.normalization import pixels_to_normalized
+from facenet_vae.model.normalization import pixels_to_normalized
 
 # Shuffle buffers (in images) once images are decoded; file names and uint8 arrays shuffle fully.
 DECODED_SHUFFLE_BUFFER = 4096  # preprocessed (image_size) images, after cache

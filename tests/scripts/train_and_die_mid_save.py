@@ -9,7 +9,7 @@ import sys
 
 import tensorflow as tf
 
-from facenet_vae import run_folder
+from facenet_vae.training import run_folder
 from facenet_vae.training import TrainConfig, train
 
 die_at_step = int(sys.argv[2])

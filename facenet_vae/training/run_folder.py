@@ -1,62 +1,130 @@
-"""Training run folders: ``models_base_dir/<YYYYmmdd-HHMMSS>/`` with config, checkpoints and outputs.
+"""Training run folders: ``models_base_dir/<YYYYmmdd-HHMMSS>/`` with settings, checkpoints and outputs.
 
 Layout of a run folder::
 
-    arguments.txt         the flags the run was started (or resumed) with
+    arguments.txt         the settings the run was started (or resumed) with, readable
+    flags.txt             the same as an absl flagfile: ``train_vae.py --flagfile=<run>/flags.txt`` repeats the run
     model_config.json     vae_def, latent_var_size, image_size and the framing: enough to rebuild and use the model
-    checkpoints/          tf.train checkpoints ckpt-<step> (model, optimizer, loss scale), last 3 kept
+    checkpoints/          tf.train checkpoints ckpt-<step> (model, and optimizer unless --keep_optimizer=false)
     logs/                 TensorBoard summaries
     reconstructed_%06d.png
-    model.keras, saved_model/   written at the end of training
+    model.keras, samples.png, saved_model/   written at the end of training
+
+Writes go through ``tf.io.gfile``, so a run folder may be remote (``gs://...``); local files are
+written atomically (temporary file + rename).
 """
 import datetime
 import json
 import os
+import posixpath
+import tempfile
 
 import numpy as np
 import tensorflow as tf
 
-from facenet_vae.atomic_files import atomic_write
+from facenet_vae.atomic_files import atomic_write, save_keras_model
 from facenet_vae.data.framing import Framing
 from facenet_vae.model import DfcVae
 
 CHECKPOINT_SUBDIR = "checkpoints"
 MODEL_CONFIG_FILE = "model_config.json"
 ARGUMENTS_FILE = "arguments.txt"
+FLAGS_FILE = "flags.txt"
 
 
 class RunFolderError(ValueError):
     """A run folder that is missing, incomplete or does not match what was asked for."""
 
 
+class NonFiniteStateError(RuntimeError):
+    """Training produced NaN/inf; nothing non-finite is ever written to a checkpoint."""
+
+
+def is_remote(path):
+    """Return True for a path with a URL scheme (``gs://``, ``s3://``...), written through tf.io.gfile only."""
+    return "://" in str(path)
+
+
+def join(folder, *names):
+    """Join path parts, with ``/`` for remote folders."""
+    return posixpath.join(folder, *names) if is_remote(folder) else os.path.join(folder, *names)
+
+
+def expand(path):
+    """Return ``path`` with ``~`` expanded (remote paths unchanged)."""
+    return str(path) if is_remote(path) else os.path.expanduser(str(path))
+
+
+def write_file(path, data):
+    """Write ``data`` (bytes or str) to ``path``: atomically on local disks, through tf.io.gfile elsewhere."""
+    if not is_remote(path):
+        return atomic_write(path, data)
+    with tf.io.gfile.GFile(path, "wb" if isinstance(data, bytes) else "w") as handle:
+        handle.write(data)
+    return path
+
+
+def read_text(path):
+    """Return the text of ``path`` (local or remote)."""
+    with tf.io.gfile.GFile(path, "r") as handle:
+        return handle.read()
+
+
+def save_model_file(model, path):
+    """Save ``model`` as a ``.keras`` file at ``path`` (atomically when local); returns ``path``."""
+    if not is_remote(path):
+        return save_keras_model(model, path)
+    with tempfile.TemporaryDirectory() as local:
+        local_path = os.path.join(local, "model.keras")
+        model.save(local_path)
+        tf.io.gfile.copy(local_path, path, overwrite=True)
+    return path
+
+
 def create_run_folder(models_base_dir, now=None):
     """Create and return a new, unshared ``<models_base_dir>/<YYYYmmdd-HHMMSS>[-N]`` folder.
 
-    ``os.mkdir`` fails when the folder exists, so two runs started in the same second get
+    Locally ``os.mkdir`` fails when the folder exists, so two runs started in the same second get
     different folders even when they race.
     """
-    base = os.path.expanduser(models_base_dir)
-    os.makedirs(base, exist_ok=True)
+    base = expand(models_base_dir)
+    tf.io.gfile.makedirs(base)
     stamp = (now or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S")
     for attempt in range(1, 1000):
-        path = os.path.join(base, stamp if attempt == 1 else f"{stamp}-{attempt}")
+        path = join(base, stamp if attempt == 1 else f"{stamp}-{attempt}")
         try:
-            os.mkdir(path)
+            if is_remote(path):
+                if tf.io.gfile.exists(path):
+                    continue
+                tf.io.gfile.makedirs(path)
+            else:
+                os.mkdir(path)
             return path
         except FileExistsError:
             continue
     raise RunFolderError(f"could not create a new run folder under {base}")
 
 
-def write_arguments(run_dir, arguments, append=False):
-    """Record the command-line arguments in ``arguments.txt`` (appended on resume); returns its path."""
-    path = os.path.join(run_dir, ARGUMENTS_FILE)
+def remove_run_folder(run_dir):
+    """Delete a run folder this process created and that holds no checkpoint (a failed start)."""
+    if tf.io.gfile.exists(run_dir) and not tf.io.gfile.exists(join(run_dir, CHECKPOINT_SUBDIR, "checkpoint")):
+        tf.io.gfile.rmtree(run_dir)
+
+
+def write_arguments(run_dir, arguments, flag_lines, append=False):
+    """Record the settings in ``arguments.txt`` (appended on resume) and as the flagfile ``flags.txt``.
+
+    ``flag_lines``: the ``--name=value`` lines that repeat the run (``settings.flag_lines``).
+    Returns the path of ``arguments.txt``.
+    """
+    path = join(run_dir, ARGUMENTS_FILE)
     lines = "".join(f"{key}: {value}\n" for key, value in sorted(arguments.items()))
     previous = ""
-    if append and os.path.exists(path):
-        with open(path, encoding="utf-8") as handle:
-            previous = handle.read() + "\n# resumed\n"
-    return atomic_write(path, previous + lines)
+    if append and tf.io.gfile.exists(path):
+        previous = read_text(path) + "\n# resumed\n"
+    write_file(join(run_dir, FLAGS_FILE), f"# python train_vae.py --flagfile={join(run_dir, FLAGS_FILE)}\n"
+               + "".join(line + "\n" for line in flag_lines))
+    return write_file(path, previous + lines)
 
 
 def write_model_config(run_dir, model):
@@ -65,7 +133,7 @@ def write_model_config(run_dir, model):
               "image_size": model.image_size}
     if model.framing is not None:
         config["framing"] = model.framing.to_dict()
-    return atomic_write(os.path.join(run_dir, MODEL_CONFIG_FILE), json.dumps(config, indent=2) + "\n")
+    return write_file(join(run_dir, MODEL_CONFIG_FILE), json.dumps(config, indent=2) + "\n")
 
 
 def read_model_config(run_dir):
@@ -73,12 +141,11 @@ def read_model_config(run_dir):
 
     ``framing`` is the recorded framing dict, or None for runs from before framings were recorded.
     """
-    path = os.path.join(run_dir, MODEL_CONFIG_FILE)
-    if not os.path.isfile(path):
+    path = join(run_dir, MODEL_CONFIG_FILE)
+    if not tf.io.gfile.exists(path):
         raise RunFolderError(f"{run_dir} is not a training run folder: {MODEL_CONFIG_FILE} is missing")
     try:
-        with open(path, encoding="utf-8") as handle:
-            config = json.load(handle)
+        config = json.loads(read_text(path))
         framing = config.get("framing")
         if framing is not None:
             framing = Framing.from_dict(framing).to_dict()
@@ -90,7 +157,7 @@ def read_model_config(run_dir):
 
 def is_run_folder(path):
     """Return True when ``path`` looks like a training run folder."""
-    return os.path.isfile(os.path.join(path, MODEL_CONFIG_FILE))
+    return tf.io.gfile.exists(join(path, MODEL_CONFIG_FILE))
 
 
 def nonfinite_variable_names(variables):
@@ -103,20 +170,17 @@ def nonfinite_variable_names(variables):
     return bad
 
 
-class NonFiniteStateError(RuntimeError):
-    """Training produced NaN/inf; nothing non-finite is ever written to a checkpoint."""
-
-
 class TrainingCheckpoints:
-    """Step checkpoints of model + optimizer (incl. loss-scale state) in ``<run>/checkpoints``.
+    """Step checkpoints of the model (and optimizer, loss-scale state included) in ``<run>/checkpoints``.
 
     tf.train writes a checkpoint's data and index first and only then atomically rewrites the
     ``checkpoint`` state file, so a process killed mid-save leaves the previous checkpoint as
-    the latest complete one.
+    the latest complete one. Without ``optimizer`` the checkpoints hold the model alone; restoring
+    one into an optimizer then sets only its step (from the checkpoint's name).
     """
 
     def __init__(self, run_dir, model, optimizer=None, max_to_keep=3):
-        self.directory = os.path.join(run_dir, CHECKPOINT_SUBDIR)
+        self.directory = join(run_dir, CHECKPOINT_SUBDIR)
         self.model = model
         self.optimizer = optimizer
         items = {"model": model}
@@ -150,11 +214,14 @@ class TrainingCheckpoints:
             if require:
                 raise RunFolderError(f"no checkpoint found in {self.directory}")
             return None
-        status = self.checkpoint.restore(latest)
-        if self.optimizer is None:
-            status.expect_partial()
+        has_optimizer = any(name.startswith("optimizer/") for name, _ in tf.train.list_variables(latest))
+        if self.optimizer is None or not has_optimizer:
+            tf.train.Checkpoint(model=self.model).restore(latest).expect_partial()
+            if self.optimizer is not None:
+                # A model-only checkpoint (--keep_optimizer=false): the step comes from its name.
+                self.optimizer.iterations.assign(checkpoint_step(latest))
         else:
-            status.assert_existing_objects_matched()
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
         return latest
 
 
@@ -165,9 +232,6 @@ def checkpoint_step(prefix):
 
 def load_model_from_run(run_dir):
     """Return ``(model, checkpoint_prefix)``: the model of a run folder with its latest checkpoint's weights."""
-    config = read_model_config(run_dir)
-    model = DfcVae(**config)
-    model.build()
-    checkpoints = TrainingCheckpoints(run_dir, model)
-    prefix = checkpoints.restore_latest(require=True)
+    model = DfcVae(**read_model_config(run_dir))
+    prefix = TrainingCheckpoints(run_dir, model).restore_latest(require=True)
     return model, prefix

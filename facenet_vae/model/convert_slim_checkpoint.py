@@ -11,9 +11,9 @@ import sys
 from absl import app, flags
 
 from facenet_vae.atomic_files import save_keras_model
-from facenet_vae.definitions import DEFAULT_VAE_DEF, VAE_DEFINITIONS
-from facenet_vae.model import build_vae
-from facenet_vae.slim_checkpoint import load_slim_checkpoint
+from facenet_vae.model.definitions import DEFAULT_VAE_DEF, VAE_DEFINITIONS
+from facenet_vae.model.graph import build_vae
+from facenet_vae.model.slim_checkpoint import load_slim_checkpoint
 
 FLAGS = flags.FLAGS
 

@@ -9,16 +9,16 @@ final weights over training images. Training can do this once at the end
 the moving averages were the better choice after 800 steps (20.32 dB held-out PSNR against 19.95
 re-estimated on sampled and 19.97 on mean latents), so neither does it by default.
 """
-import keras
 import numpy as np
 
-from facenet_vae.normalization import pixels_to_normalized
+from facenet_vae.model.layers import SlimBatchNorm
+from facenet_vae.model.normalization import pixels_to_normalized
 
 
 def batch_norm_layers(model):
-    """Return every keras BatchNormalization layer inside ``model``."""
+    """Return every batch-norm layer (``SlimBatchNorm``) inside ``model``, in graph order."""
     return [layer for layer in model._flatten_layers(include_self=False, recursive=True)
-            if isinstance(layer, keras.layers.BatchNormalization)]
+            if isinstance(layer, SlimBatchNorm)]
 
 
 def recalibrate_batch_norm(model, pixels, batch_size=100, max_images=2000, seed=0):

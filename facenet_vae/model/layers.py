@@ -14,11 +14,11 @@ to its fan-in, as PyTorch's default; ``"facenet"`` restores the truncated normal
 import keras
 import tensorflow as tf
 
+from facenet_vae.model.definitions import DEFAULT_WEIGHTS_INIT, WEIGHTS_INITS  # noqa: F401 (re-exported)
+
 BATCH_NORM_DECAY = 0.995
 BATCH_NORM_EPSILON = 1e-3
 WEIGHTS_STDDEV = 0.1
-WEIGHTS_INITS = ("fan_in", "facenet")
-DEFAULT_WEIGHTS_INIT = "fan_in"
 
 
 def slim_weights_initializer(weights_init="facenet"):
@@ -39,43 +39,75 @@ def leaky_relu(x):
     return tf.nn.leaky_relu(x, alpha=0.1)
 
 
-def slim_batch_norm(batch_norm, x, training, synchronized=False, output_scale=1.0):
-    """Return ``output_scale * x`` normalised as slim's fused ``batch_norm`` does, in float32.
+@keras.saving.register_keras_serializable(package="facenet_vae")
+class SlimBatchNorm(keras.layers.Layer):
+    """slim's ``batch_norm`` with beta and no gamma, run as one fused op; the layer owns its statistics.
 
-    ``batch_norm`` is a Keras ``BatchNormalization(scale=False)`` used only as the holder of
-    beta / moving_mean / moving_variance, momentum and epsilon. One FusedBatchNormV3 op replaces
-    Keras' unfused moments + normalisation (several times faster forward and backward on CPU), and
-    16-bit inputs are normalised in float32 as Keras' own layer does (oneDNN's bfloat16 batch norm
-    is slower than the casts). In training the moving variance is updated with the unbiased batch
-    variance, as TF1's fused batch norm (and so facenet's slim graphs) did. ``synchronized`` takes
-    the batch statistics over all replicas of a distribution strategy instead (unfused).
-    ``output_scale`` multiplies the normalised output inside the same op (as gamma, with beta
-    scaled alike); it lets a residual block's ``0.1 *`` cost nothing.
+    Variables (in Keras' order, so ``.keras`` files and checkpoints written with the Keras
+    ``BatchNormalization`` holder used before still load): ``beta`` (trainable), ``moving_mean``
+    and ``moving_variance``. One FusedBatchNormV3 op replaces Keras' unfused moments +
+    normalisation (several times faster forward and backward on CPU), and 16-bit inputs are
+    normalised in float32 as Keras' own layer does. In training the moving variance is updated with
+    the unbiased batch variance, as TF1's fused batch norm (and so facenet's slim graphs) did.
+    ``synchronized`` takes the batch statistics over all replicas of a distribution strategy
+    instead (unfused). ``momentum`` is read at every training call, so batch-norm re-estimation
+    may change it.
     """
-    x = tf.cast(x, tf.float32)
-    beta = tf.cast(batch_norm.beta, tf.float32)
-    if output_scale != 1.0:
-        beta = beta * output_scale
-    gamma = tf.fill(tf.shape(beta), tf.constant(output_scale, tf.float32))
-    moving_mean = tf.cast(batch_norm.moving_mean, tf.float32)
-    moving_variance = tf.cast(batch_norm.moving_variance, tf.float32)
-    epsilon = batch_norm.epsilon
-    if not (training and batch_norm.trainable):
-        return tf.compat.v1.nn.fused_batch_norm(x, gamma, beta, mean=moving_mean,
-                                                variance=moving_variance, epsilon=epsilon,
-                                                is_training=False)[0]
-    if synchronized:
-        mean, variance = keras.ops.moments(x, axes=[0, 1, 2], synchronized=True)
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        count = tf.cast(tf.reduce_prod(tf.shape(x)[:3]) * replicas, tf.float32)
-        y = tf.nn.batch_normalization(x, mean, variance, beta, gamma, epsilon)
-        variance = variance * count / tf.maximum(count - 1.0, 1.0)
-    else:
-        y, mean, variance = tf.compat.v1.nn.fused_batch_norm(x, gamma, beta, epsilon=epsilon, is_training=True)[:3]
-    momentum = batch_norm.momentum
-    batch_norm.moving_mean.assign(moving_mean * momentum + mean * (1.0 - momentum))
-    batch_norm.moving_variance.assign(moving_variance * momentum + variance * (1.0 - momentum))
-    return y
+
+    def __init__(self, momentum=BATCH_NORM_DECAY, epsilon=BATCH_NORM_EPSILON, synchronized=False, **kwargs):
+        # No autocast: beta is read in float32 under mixed precision, as the statistics are.
+        kwargs.setdefault("autocast", False)
+        super().__init__(**kwargs)
+        self.momentum = momentum
+        self.epsilon = epsilon
+        self.synchronized = synchronized
+
+    def build(self, input_shape):
+        channels = (input_shape[-1],)
+        self.beta = self.add_weight(shape=channels, initializer="zeros", name="beta")
+        self.moving_mean = self.add_weight(shape=channels, initializer="zeros", trainable=False,
+                                           name="moving_mean")
+        self.moving_variance = self.add_weight(shape=channels, initializer="ones", trainable=False,
+                                               name="moving_variance")
+
+    def call(self, inputs, training=False, output_scale=1.0):
+        """Return ``output_scale * normalised inputs`` in float32 (the scale acts as gamma, beta scaled alike).
+
+        ``output_scale`` lets a residual block's ``0.1 *`` cost nothing.
+        """
+        x = tf.cast(inputs, tf.float32)
+        beta = tf.cast(self.beta, tf.float32)
+        if output_scale != 1.0:
+            beta = beta * output_scale
+        gamma = tf.fill(tf.shape(beta), tf.constant(output_scale, tf.float32))
+        moving_mean = tf.cast(self.moving_mean, tf.float32)
+        moving_variance = tf.cast(self.moving_variance, tf.float32)
+        if not (training and self.trainable):
+            return tf.compat.v1.nn.fused_batch_norm(x, gamma, beta, mean=moving_mean, variance=moving_variance,
+                                                    epsilon=self.epsilon, is_training=False)[0]
+        if self.synchronized:
+            mean, variance = keras.ops.moments(x, axes=[0, 1, 2], synchronized=True)
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            count = tf.cast(tf.reduce_prod(tf.shape(x)[:3]) * replicas, tf.float32)
+            y = tf.nn.batch_normalization(x, mean, variance, beta, gamma, self.epsilon)
+            variance = variance * count / tf.maximum(count - 1.0, 1.0)
+        else:
+            y, mean, variance = tf.compat.v1.nn.fused_batch_norm(x, gamma, beta, epsilon=self.epsilon,
+                                                                 is_training=True)[:3]
+        self.moving_mean.assign(moving_mean * self.momentum + mean * (1.0 - self.momentum))
+        self.moving_variance.assign(moving_variance * self.momentum + variance * (1.0 - self.momentum))
+        return y
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def compute_output_spec(self, inputs, training=False, output_scale=1.0):
+        return keras.KerasTensor(inputs.shape, dtype="float32")
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(momentum=self.momentum, epsilon=self.epsilon, synchronized=self.synchronized)
+        return config
 
 
 @keras.saving.register_keras_serializable(package="facenet_vae")
@@ -97,10 +129,7 @@ class SlimConv2d(keras.layers.Layer):
         self.conv = keras.layers.Conv2D(
             filters, kernel_size, strides=strides, padding="same", use_bias=False,
             kernel_initializer=slim_weights_initializer(weights_init), name="weights")
-        # Only the holder of beta and the moving statistics (see slim_batch_norm); never called, so
-        # ``synchronized`` is applied by slim_batch_norm, not by this layer.
-        self.batch_norm = keras.layers.BatchNormalization(
-            momentum=BATCH_NORM_DECAY, epsilon=BATCH_NORM_EPSILON, center=True, scale=False, name="BatchNorm")
+        self.batch_norm = SlimBatchNorm(synchronized=synchronized, name="BatchNorm")
 
     def build(self, input_shape):
         self.conv.build(input_shape)
@@ -108,7 +137,7 @@ class SlimConv2d(keras.layers.Layer):
 
     def call(self, inputs, training=False, output_scale=1.0):
         """Return conv -> batch norm -> leaky ReLU of ``inputs``, times ``output_scale`` (> 0)."""
-        x = slim_batch_norm(self.batch_norm, self.conv(inputs), training, self.synchronized, output_scale)
+        x = self.batch_norm(self.conv(inputs), training=training, output_scale=output_scale)
         # leaky_relu(s * y) == s * leaky_relu(y) for s > 0, so the scale may come before it.
         x = leaky_relu(x) if self.activation else x
         return tf.cast(x, self.compute_dtype)

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
-from facenet_vae.definitions import VAE_DEFINITIONS, Conv, Residual
+from facenet_vae.model.definitions import VAE_DEFINITIONS, Conv, Residual
 
 MODEL_SCOPES = ("encoder/", "decoder/")
 _BOOKKEEPING_NAMES = frozenset({"global_step", "beta1_power", "beta2_power"})

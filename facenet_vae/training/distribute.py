@@ -1,7 +1,7 @@
 """tf.distribute strategies for training: one device, several GPUs, several hosts, TPUs.
 
 ``--batch_size`` is always the global batch; the loss terms are written so that a step on N
-replicas equals a step on one device with the same global batch (see ``facenet_vae.losses``).
+replicas equals a step on one device with the same global batch (see ``facenet_vae.training.losses``).
 """
 import json
 import os
@@ -9,7 +9,7 @@ import shutil
 
 import tensorflow as tf
 
-STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+from facenet_vae.training.choices import STRATEGIES
 
 
 def configure_cpu_replicas(count):

@@ -1,15 +1,32 @@
-"""``DfcVae``: the Keras model for facenet's three VAE graphs, with its training step."""
+"""``DfcVae``: the Keras model of facenet's three VAE graphs (encode, decode, sample_latent, call).
+
+The graph only; the objective and the training step live in ``facenet_vae.training``.
+"""
 import numbers
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from facenet_vae import losses
 from facenet_vae.data.framing import Framing
-from facenet_vae.definitions import DEFAULT_VAE_DEF, Conv, Residual, Upsample, get_definition
-from facenet_vae.layers import DEFAULT_WEIGHTS_INIT, ScaledResidual, SlimConv2d, SlimDense
+from facenet_vae.model.definitions import DEFAULT_VAE_DEF, Conv, Residual, Upsample, get_definition
+from facenet_vae.model.layers import DEFAULT_WEIGHTS_INIT, ScaledResidual, SlimConv2d, SlimDense
+
+# exp(20) ~ 5e8: far beyond any sensible posterior variance (the prior has 1). Capping keeps the KL,
+# the sampled latents and Adam's squared gradients finite in float32 even when facenet's
+# initialisation starts with log-variances in the tens.
+MAX_LOG_VARIANCE = 20.0
+
+
+def capped_log_variance(log_variance):
+    """Return float32 ``min(log_variance, MAX_LOG_VARIANCE)`` whose gradient is 1 everywhere.
+
+    A plain ``minimum`` has zero gradient above the cap, and the KL's ``-lv`` term would then push
+    a capped log-variance up for ever; passing the gradient straight through lets the KL pull it
+    back down.
+    """
+    log_variance = tf.cast(log_variance, tf.float32)
+    return log_variance - tf.stop_gradient(tf.nn.relu(log_variance - MAX_LOG_VARIANCE))
 
 
 def _build_blocks(specs, scope_prefix, synchronized=False, weights_init=DEFAULT_WEIGHTS_INIT):
@@ -141,19 +158,6 @@ class Decoder(keras.layers.Layer):
         return config
 
 
-class _MetricSet:
-    """A name -> metric mapping that Keras' attribute tracking leaves alone."""
-
-    def __init__(self, metrics):
-        self._metrics = dict(metrics)
-
-    def items(self):
-        return self._metrics.items()
-
-    def values(self):
-        return self._metrics.values()
-
-
 @keras.saving.register_keras_serializable(package="facenet_vae")
 class DfcVae(keras.Model):
     """A facenet DFC-VAE. Images in and out are in facenet's normalised space (see normalization).
@@ -164,6 +168,9 @@ class DfcVae(keras.Model):
     ``call(images)`` returns the reconstruction: decoded from the mean in inference, from a sampled
     latent when ``training=True`` (as facenet's graph did). ``forward`` also returns mean and
     log-variance for the training step.
+
+    The model builds itself on construction (its shapes follow from the definition), so a saved
+    model always holds its weights.
     """
 
     def __init__(self, vae_def=DEFAULT_VAE_DEF, latent_var_size=100, synchronized_batch_norm=False,
@@ -186,12 +193,13 @@ class DfcVae(keras.Model):
         self.weights_init = weights_init
         self.encoder = Encoder(vae_def, latent_var_size, self.synchronized_batch_norm, weights_init, name="encoder")
         self.decoder = Decoder(vae_def, latent_var_size, self.synchronized_batch_norm, weights_init, name="decoder")
-        self.objective = None
-        self.feature_extractor = None
-        self._loss_metrics = _MetricSet({})
+        self.build()
 
     # -- graph -------------------------------------------------------------------------------
     def build(self, input_shape=None):
+        """Create the weights (done on construction; later calls change nothing)."""
+        if self.built:
+            return
         batch = None if input_shape is None else input_shape[0]
         self.encoder.build((batch, self.image_size, self.image_size, 3))
         self.decoder.build((batch, self.latent_var_size))
@@ -206,16 +214,19 @@ class DfcVae(keras.Model):
         """Return normalised images (float32) decoded from latent vectors."""
         return ops.cast(self.decoder(latent, training=training), "float32")
 
-    def sample_latent(self, mean, log_variance, seed=None):
+    def sample_latent(self, mean, log_variance, seed=None, noise=None):
         """Return ``mean + eps * exp(log_variance / 2)``, eps ~ N(0, I), in float32.
 
-        ``seed`` (an int, or a shape-[2] integer tensor) makes the draw stateless and repeatable.
-        The unseeded draw is TF's stateful op rather than Keras' global SeedGenerator, whose
-        variable cannot be created inside a replica's tf.function under multi-worker strategies.
+        ``seed`` (an int, or a shape-[2] integer tensor) makes the draw stateless and repeatable;
+        ``noise`` gives eps itself (mean's shape). The unseeded draw is TF's stateful op rather than
+        Keras' global SeedGenerator, whose variable cannot be created inside a replica's
+        tf.function under multi-worker strategies.
         """
         # exp(lv / 2), not sqrt(exp(lv)): exp underflows to 0 for lv < -88 and sqrt's gradient is then NaN.
-        std = tf.exp(losses.capped_log_variance(log_variance) / 2.0)
-        if seed is None:
+        std = tf.exp(capped_log_variance(log_variance) / 2.0)
+        if noise is not None:
+            eps = tf.cast(noise, tf.float32)
+        elif seed is None:
             eps = tf.random.normal(tf.shape(mean), dtype=tf.float32)
         else:
             if isinstance(seed, numbers.Integral):
@@ -223,14 +234,14 @@ class DfcVae(keras.Model):
             eps = tf.random.stateless_normal(tf.shape(mean), seed=seed, dtype=tf.float32)
         return mean + eps * std
 
-    def forward(self, images, training=False, sample=None, seed=None):
+    def forward(self, images, training=False, sample=None, seed=None, noise=None):
         """Return ``(reconstruction, mean, log_variance)``; samples the latent when ``sample`` (default: training).
 
-        ``seed`` is passed to ``sample_latent``.
+        ``seed`` and ``noise`` are passed to ``sample_latent``.
         """
         sample = training if sample is None else sample
         mean, log_variance = self.encode(images, training=training)
-        latent = self.sample_latent(mean, log_variance, seed=seed) if sample else mean
+        latent = self.sample_latent(mean, log_variance, seed=seed, noise=noise) if sample else mean
         return self.decode(latent, training=training), mean, log_variance
 
     def call(self, images, training=False):
@@ -239,8 +250,6 @@ class DfcVae(keras.Model):
 
     def slim_variables(self):
         """Return ``{slim checkpoint variable name: keras variable}`` for every model variable."""
-        if not self.built:
-            self.build()
         mapping = {}
         for layer in [*self.encoder.blocks, self.encoder.fc_mean, self.encoder.fc_log_variance,
                       self.decoder.fc, *self.decoder.blocks]:
@@ -261,118 +270,7 @@ class DfcVae(keras.Model):
     def from_config(cls, config):
         return cls(**config)
 
-    # -- training ----------------------------------------------------------------------------
-    def compile(self, optimizer="adam", *, alfa=1.0, beta=0.5, pixel_weight=0.0, feature_extractor=None,
-                reduction="sum", sampling_seed=None, **kwargs):
-        """Configure the objective ``alfa * KL + beta * feature_term + pixel_weight * pixel_term``.
-
-        ``feature_extractor`` maps normalised images to a dict ``{layer name: feature map}``; with
-        none, the feature term is absent (facenet's PLAIN mode is ``pixel_weight=beta``).
-        ``sampling_seed`` (an int; default: drawn from numpy's global generator) seeds the training
-        step's latent noise, which is then a function of (seed, step, replica) alone.
-        """
-        if reduction not in losses.REDUCTIONS:
-            raise ValueError(f"Unknown loss reduction {reduction!r}; choose one of {losses.REDUCTIONS}")
-        super().compile(optimizer=optimizer, **kwargs)
-        self.objective = dict(alfa=float(alfa), beta=float(beta), pixel_weight=float(pixel_weight),
-                              reduction=reduction)
-        self.sampling_seed = int(np.random.randint(2**31 - 1) if sampling_seed is None else sampling_seed)
-        # Untracked on purpose: the frozen feature network is not part of the VAE's weights or checkpoints.
-        object.__setattr__(self, "feature_extractor", feature_extractor)
-        names = ["loss", "kl_loss", "reconstruction_loss", "pixel_loss"]
-        if feature_extractor is not None:
-            names += [f"{name}_loss" for name in feature_extractor.layer_names]
-        # Held in a plain (untracked) container: the model is already built, so Keras would refuse
-        # new tracked state here, and metric variables do not belong in model checkpoints anyway.
-        self._loss_metrics = _MetricSet({name: keras.metrics.Mean(name=name) for name in names})
-
-    @property
-    def metrics(self):
-        return list(self._loss_metrics.values())
-
-    def compute_losses(self, images, reconstruction, mean, log_variance):
-        """Return a dict of float32 loss terms (``loss`` is the total) for one batch."""
-        objective = self.objective or dict(alfa=1.0, beta=0.5, pixel_weight=0.0, reduction="sum")
-        reduction = objective["reduction"]
-        global_batch = self._global_batch_size(images)
-        terms = {"kl_loss": losses.kl_loss(mean, log_variance, global_batch),
-                 "pixel_loss": losses.pixel_loss(images, reconstruction, reduction, global_batch)}
-        feature_term = tf.constant(0.0, tf.float32)
-        if self.feature_extractor is not None:
-            # The target's features need no gradient: computed forward-only, so the feature
-            # network's backward pass runs over the reconstruction alone.
-            target_features = self.feature_extractor(tf.stop_gradient(tf.cast(images, tf.float32)))
-            reconstructed_features = self.feature_extractor(tf.cast(reconstruction, tf.float32))
-            for name in self.feature_extractor.layer_names:
-                term = losses.feature_loss(tf.stop_gradient(target_features[name]), reconstructed_features[name],
-                                           reduction, global_batch)
-                terms[f"{name}_loss"] = term
-                feature_term = feature_term + term
-        weighted_pixel = objective["pixel_weight"] * terms["pixel_loss"]
-        terms["reconstruction_loss"] = objective["beta"] * feature_term + weighted_pixel
-        terms["loss"] = objective["alfa"] * terms["kl_loss"] + terms["reconstruction_loss"]
-        return terms
-
-    @staticmethod
-    def _global_batch_size(images):
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        return tf.shape(images)[0] * replicas
-
-    def _update_trackers(self, terms, only_if_finite=False):
-        # Each replica's terms are its share of the global objective; scale them back up for the
-        # metrics, which average over replicas.
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-
-        def update():
-            for name, tracker in self._loss_metrics.items():
-                tracker.update_state(terms[name] * replicas)
-            return tf.constant(True)
-
-        if only_if_finite:
-            # Loss scaling skips a float16 step whose loss overflowed; keep it out of the metrics too.
-            tf.cond(tf.math.is_finite(terms["loss"]), update, lambda: tf.constant(False))
-        else:
-            update()
-        logs = {name: tracker.result() for name, tracker in self._loss_metrics.items()}
-        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
-            # Keras reduces multi-worker logs with strategy.reduce(MEAN, axis=0), which needs a batch axis.
-            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
-        return logs
-
-    @staticmethod
-    def _images_from(data):
-        return data[0] if isinstance(data, (tuple, list)) else data
-
-    def train_step(self, data):
-        images = self._images_from(data)
-        with tf.GradientTape() as tape:
-            reconstruction, mean, log_variance = self.forward(images, training=True, seed=self._step_seed())
-            terms = self.compute_losses(images, reconstruction, mean, log_variance)
-            scaled_loss = self.optimizer.scale_loss(terms["loss"])
-        variables = self.trainable_variables
-        gradients = tape.gradient(scaled_loss, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables))
-        skips_nonfinite = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
-        return self._update_trackers(terms, only_if_finite=skips_nonfinite)
-
-    def _step_seed(self):
-        # Stateless noise keyed on (seed, step, replica): the same in every process and after a
-        # resume, whatever op seeds tracing happens to assign, and different on each replica.
-        context = tf.distribute.get_replica_context()
-        replica = 0 if context is None else context.replica_id_in_sync_group
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        step = tf.cast(self.optimizer.iterations, tf.int64) * replicas + tf.cast(replica, tf.int64)
-        seed = getattr(self, "sampling_seed", 0)
-        return tf.stack([tf.constant(seed, tf.int64), step])
-
-    def test_step(self, data):
-        images = self._images_from(data)
-        reconstruction, mean, log_variance = self.forward(images, training=False, sample=True)
-        return self._update_trackers(self.compute_losses(images, reconstruction, mean, log_variance))
-
 
 def build_vae(vae_def=DEFAULT_VAE_DEF, latent_var_size=100, weights_init=DEFAULT_WEIGHTS_INIT):
     """Return a built ``DfcVae`` for the facenet definition named ``vae_def``, initialised by ``weights_init``."""
-    model = DfcVae(vae_def=vae_def, latent_var_size=latent_var_size, weights_init=weights_init)
-    model.build()
-    return model
+    return DfcVae(vae_def=vae_def, latent_var_size=latent_var_size, weights_init=weights_init)

@@ -8,29 +8,17 @@ per-replica terms add up (gradients are summed across replicas) to the single-de
 """
 import tensorflow as tf
 
-from facenet_vae.normalization import IMG_STDDEV
-
-# exp(20) ~ 5e8: far beyond any sensible posterior variance (the prior has 1). Capping here keeps
-# the KL, the sampled latents and Adam's squared gradients finite in float32 even when facenet's
-# initialisation starts with log-variances in the tens.
-MAX_LOG_VARIANCE = 20.0
-
-REDUCTIONS = ("sum", "mean")
-
-
-def capped_log_variance(log_variance):
-    """Return float32 ``min(log_variance, MAX_LOG_VARIANCE)`` whose gradient is 1 everywhere.
-
-    A plain ``minimum`` has zero gradient above the cap, and the KL's ``-lv`` term would then push
-    a capped log-variance up for ever; passing the gradient straight through lets the KL pull it
-    back down.
-    """
-    log_variance = tf.cast(log_variance, tf.float32)
-    return log_variance - tf.stop_gradient(tf.nn.relu(log_variance - MAX_LOG_VARIANCE))
+from facenet_vae.model.graph import MAX_LOG_VARIANCE, capped_log_variance  # noqa: F401 (the cap the KL applies)
+from facenet_vae.model.normalization import IMG_STDDEV
+from facenet_vae.training.choices import REDUCTIONS
 
 
 def kl_per_sample(mean, log_variance):
-    """Return facenet's KL ``0.5 * sum(exp(lv) + mu^2 - 1 - lv)`` per sample, float32, shape (batch,)."""
+    """Return facenet's KL ``0.5 * sum(exp(lv) + mu^2 - 1 - lv)`` per sample, float32, shape (batch,).
+
+    The log-variance is capped at ``MAX_LOG_VARIANCE`` (``model.capped_log_variance``) wherever the KL
+    is computed, in training and evaluation alike.
+    """
     mean = tf.cast(mean, tf.float32)
     log_variance = capped_log_variance(log_variance)
     return 0.5 * tf.reduce_sum(tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance, axis=1)

@@ -5,6 +5,11 @@ ever looked up by name in ``VAE_DEFINITIONS``.
 """
 from dataclasses import dataclass, field
 
+# Initial kernels: "fan_in" (scaled to each layer's fan-in, PyTorch's default) or "facenet" (its
+# truncated normal, stddev 0.1); see layers.slim_weights_initializer.
+WEIGHTS_INITS = ("fan_in", "facenet")
+DEFAULT_WEIGHTS_INIT = "fan_in"
+
 
 @dataclass(frozen=True)
 class Conv:

@@ -1,0 +1,89 @@
+"""Train a facenet DFC-VAE (TF2 / Keras 3 port of facenet's src/generative/train_vae.py).
+
+Offline, on the built-in synthetic faces, with the pixel loss:
+    python train_vae.py --reconstruction_loss_type=PLAIN --max_nrof_steps=2000
+On aligned faces with facenet's perceptual loss (VGG19 ImageNet weights from Keras' cache):
+    python train_vae.py --data_dir=~/datasets/casia_mtcnnpy_182 --perceptual_model=vgg19
+Again, with the settings of an earlier run:
+    python train_vae.py --flagfile=RUN/flags.txt --run_name=again
+"""
+import logging as python_logging
+import os
+import sys
+import warnings
+
+from absl import flags, logging
+
+from facenet_vae import settings
+from facenet_vae.cli.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, native_stderr_silenced, quiet_tensorflow
+from facenet_vae.training.config import TrainConfig
+
+FLAGS = flags.FLAGS
+SHOWS_TENSORFLOW_LOG = 3   # --verbose level from which TensorFlow's own start-up and info lines are shown
+
+
+def _tool():
+    return os.path.basename(sys.argv[0]) or "train_vae.py"
+
+
+def parse_config(argv):
+    """Return the checked ``TrainConfig`` of the command line; a bad flag or value exits with one line, EXIT_USAGE.
+
+    Runs before TensorFlow is imported, so a mistyped flag fails at once.
+    """
+    if "vae_def" not in FLAGS:
+        settings.define_flags(TrainConfig, FLAGS, "facenet_vae.cli.train")
+    try:
+        rest = FLAGS(argv)
+        if len(rest) > 1:
+            raise flags.Error(f"unexpected arguments: {' '.join(rest[1:])}")
+        return settings.from_flags(TrainConfig, FLAGS).validate()
+    except (flags.Error, ValueError) as error:
+        sys.exit(fail(_tool(), error, EXIT_USAGE))
+
+
+class _OneLine(python_logging.Formatter):
+    # facenet_vae's messages and absl's warnings only: TensorFlow logs its own INFO lines through absl.
+    """``tool: message`` for information, ``tool: warning: message`` above it, on one line."""
+
+    def format(self, record):
+        level = "" if record.levelno < python_logging.WARNING else f"{record.levelname.lower()}: "
+        return f"{_tool()}: {level}{' '.join(record.getMessage().split())}"
+
+
+def _one_line_warnings(message, category, filename, lineno, file=None, line=None):
+    print(f"{_tool()}: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def configure_console(verbose):
+    """Set up the console for a run: TensorFlow quiet below ``SHOWS_TENSORFLOW_LOG``, one line per message."""
+    quiet_tensorflow(verbose >= SHOWS_TENSORFLOW_LOG)
+    handler = python_logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    for name, level in (("facenet_vae", python_logging.INFO if verbose else python_logging.WARNING),
+                        ("absl", python_logging.INFO if verbose >= SHOWS_TENSORFLOW_LOG else python_logging.WARNING)):
+        logger = python_logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+    logging.set_verbosity(logging.INFO if verbose >= SHOWS_TENSORFLOW_LOG else logging.WARNING)
+    warnings.showwarning = _one_line_warnings
+    if verbose < SHOWS_TENSORFLOW_LOG:
+        python_logging.getLogger("tensorflow").setLevel(python_logging.ERROR)
+
+
+def main(argv=None):
+    """Console entry point (``facenet-vae-train``, ``python train_vae.py``); returns the exit status."""
+    config = parse_config(sys.argv if argv is None else argv)
+    configure_console(config.verbose)
+    # Imported once the flags are checked: these modules load TensorFlow.
+    with native_stderr_silenced(config.verbose < SHOWS_TENSORFLOW_LOG):
+        from facenet_vae.data.errors import DataError
+        from facenet_vae.training.feature_weights import FeatureWeightsUnavailable
+        from facenet_vae.training.run import train
+    try:
+        run_dir = train(config)
+    except (DataError, FeatureWeightsUnavailable, ValueError, RuntimeError, OSError) as error:
+        return fail(_tool(), error, EXIT_FAILED)
+    print(f"Finished: {run_dir}")
+    return EXIT_OK

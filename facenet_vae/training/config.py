@@ -1,0 +1,144 @@
+"""``TrainConfig``: every setting of a training run, declared once (default, help, allowed values, group).
+
+Flag names follow facenet's ``train_vae.py``. This module imports no TensorFlow: the command line is
+checked (``settings.check_choices`` and ``TrainConfig.validate``) before TensorFlow loads.
+"""
+import dataclasses
+import os
+from typing import Optional
+
+from facenet_vae.data.sources import DATASETS
+from facenet_vae.model.definitions import DEFAULT_VAE_DEF, DEFAULT_WEIGHTS_INIT, VAE_DEFINITIONS, WEIGHTS_INITS
+from facenet_vae.settings import check_choices, setting
+from facenet_vae.training.feature_layers import resolve_layer_names
+from facenet_vae.training.choices import (DEFAULT_VGG_LAYERS, FACENET_STEM_LAYERS, FEATURE_NETWORKS,
+                                          LEARNING_RATE_SCHEDULES, LOSS_TYPES, MIXED_PRECISION, REDUCTIONS,
+                                          STRATEGIES, VERBOSITY)
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything a training run is configured with; ``train_vae.py``'s flags are generated from these fields."""
+    # -- data
+    dataset: Optional[str] = setting(
+        None, "Data source; default: synthetic without --data_dir, npz for a .npz file, else a face folder.",
+        choices=DATASETS, group="data")
+    data_dir: Optional[str] = setting(
+        None, "Aligned face folder (one sub-folder per identity), flat image folder, CelebA folder "
+        "(img_align_celeba + list_attr_celeba.txt), TFDS data_dir or .npz file.", group="data")
+    input_image_size: Optional[int] = setting(
+        None, "Centre crop-or-pad size of photos before the resize to the model size (default 160, facenet's; "
+        "178x218 CelebA files get CelebA's face crop instead); also the facenet feature network's input size. "
+        "Recorded with the model.", group="data", minimum=8)
+    center_crop: bool = setting(False, "Take the usual CelebA 138x138 centre crop first.", group="data")
+    random_flip: bool = setting(True, "Mirror half the training images left-right (facenet: off).", group="data")
+    cache: bool = setting(False, "Cache decoded images in memory.", group="data")
+    strict: bool = setting(False, "Refuse to train when the data has unreadable images.", group="data")
+    num_synthetic: int = setting(4000, "Number of faces of the built-in synthetic set.", group="data", minimum=1)
+    tfds_download: bool = setting(False, "Let tensorflow-datasets download celeb_a.", group="data")
+    # -- model
+    vae_def: str = setting(DEFAULT_VAE_DEF, "VAE definition (facenet's graphs).", choices=VAE_DEFINITIONS,
+                           group="model")
+    latent_var_size: int = setting(100, "Dimensionality of the latent variable.", group="model", minimum=1)
+    weights_init: str = setting(
+        DEFAULT_WEIGHTS_INIT, "Initial kernels: fan_in (scaled to each layer's fan-in, PyTorch's default) or "
+        "facenet (truncated normal, stddev 0.1).", choices=WEIGHTS_INITS, group="model")
+    recalibrate_batch_norm: bool = setting(
+        False, "Re-estimate batch-norm statistics with the final weights before saving model.keras, instead of "
+        "facenet's 0.995 moving averages (which measured better after 800 steps or more).", group="model")
+    # -- objective
+    reconstruction_loss_type: str = setting(
+        "PERCEPTUAL", "PLAIN: pixel loss; PERCEPTUAL: deep-feature loss (facenet's default).", choices=LOSS_TYPES,
+        group="objective")
+    perceptual_model: str = setting("vgg19", "Feature network of the PERCEPTUAL loss.", choices=FEATURE_NETWORKS,
+                                    group="objective")
+    perceptual_weights: str = setting(
+        "imagenet", "imagenet (Keras' download/cache), a local weights file (.h5; facenet_keras.h5 for facenet), "
+        "or random (tests only).", group="objective")
+    loss_features: Optional[str] = setting(
+        None, f"Comma-separated feature layers, or vgg123 / vgg345; default {DEFAULT_VGG_LAYERS} for VGG, "
+        f"{','.join(FACENET_STEM_LAYERS)} for facenet.", group="objective")
+    alfa: float = setting(1.0, "Kullback-Leibler divergence loss factor.", group="objective", minimum=0.0,
+                          finite=True)
+    beta: float = setting(0.5, "Feature (PERCEPTUAL) loss factor; in PLAIN mode the default pixel weight.",
+                          group="objective", minimum=0.0, finite=True)
+    pixel_weight: Optional[float] = setting(
+        None, "Pixel loss factor; default beta in PLAIN mode, 0 in PERCEPTUAL mode.", group="objective",
+        minimum=0.0, finite=True)
+    loss_reduction: str = setting("sum", "sum: facenet's sum over the batch; mean: per-sample mean.",
+                                  choices=REDUCTIONS, group="objective")
+    # -- optimisation
+    batch_size: int = setting(128, "Images per batch (global batch under a strategy).", group="optimisation",
+                              minimum=1)
+    max_nrof_steps: int = setting(50000, "Number of training steps.", group="optimisation", minimum=1)
+    initial_learning_rate: float = setting(
+        0.001, "Peak learning rate of the cosine schedule, or the initial one of the exponential schedule "
+        "(facenet: 0.0005).", group="optimisation", minimum=0.0, finite=True)
+    learning_rate_schedule: str = setting(
+        "cosine", "cosine: 2% warm-up, then cosine decay to 0 at --max_nrof_steps; exponential: facenet's "
+        "staircase decay (--learning_rate_decay_steps, --learning_rate_decay_factor; constant by default).",
+        choices=LEARNING_RATE_SCHEDULES, group="optimisation")
+    learning_rate_decay_steps: int = setting(1, "Steps between decays.", group="optimisation", minimum=1)
+    learning_rate_decay_factor: float = setting(1.0, "Learning rate decay factor.", group="optimisation",
+                                                minimum=0.0, finite=True)
+    mixed_precision: str = setting("none", "float16 (with loss scaling) or bfloat16 compute on GPU; variables "
+                                   "stay float32.", choices=MIXED_PRECISION, group="optimisation")
+    jit_compile: bool = setting(False, "Compile the train step with XLA.", group="optimisation")
+    steps_per_execution: int = setting(1, "Train steps per tf.function call.", group="optimisation", minimum=1)
+    # -- run
+    models_base_dir: str = setting("checkpoints", "Where run folders <YYYYmmdd-HHMMSS> are written.", group="run")
+    run_name: Optional[str] = setting(
+        None, "Fixed run folder name under models_base_dir (default: a timestamp; required, and the same on "
+        "every worker, with --strategy=multi_worker).", group="run")
+    resume: Optional[str] = setting(None, "Run folder to continue from its latest checkpoint.", group="run")
+    save_every_n_steps: int = setting(1000, "Steps between checkpoints, image grids and prior samples.",
+                                      group="run", minimum=1)
+    summary_every_n_steps: int = setting(100, "Steps between TensorBoard scalars.", group="run", minimum=1)
+    keep_optimizer: bool = setting(
+        True, "Keep the optimizer state in checkpoints (needed to resume exactly); false: model only, about a "
+        "third of the size (a resume then restarts Adam's moments).", group="run")
+    export_saved_model: bool = setting(True, "Write <run>/saved_model at the end.", group="run")
+    seed: int = setting(666, "Random seed.", group="run")
+    deterministic: bool = setting(False, "Turn on TF op determinism (same seed -> same losses).", group="run")
+    verbose: int = setting(1, "0 silent, 1 progress bar, 2 one line per save, 3 as 2 plus TensorFlow's own log.",
+                           choices=VERBOSITY, group="run")
+    # -- distribution
+    strategy: str = setting("default", "tf.distribute strategy; --batch_size is the global batch.",
+                            choices=STRATEGIES, group="distribution")
+    cpu_replicas: int = setting(0, "Split the CPU into N logical devices (multi-replica runs without GPUs).",
+                                group="distribution", minimum=0)
+
+    def validate(self):
+        """Raise ValueError naming the flag for any value the run cannot use; returns self. No TensorFlow."""
+        check_choices(self)
+        if self.strategy == "multi_worker" and not (self.run_name or self.resume):
+            raise ValueError("--strategy=multi_worker needs --run_name (the same on every worker) or --resume, "
+                             "so that all workers agree on the run folder")
+        if self.run_name is not None and (not self.run_name or os.sep in self.run_name or
+                                          self.run_name in (".", "..")):
+            raise ValueError(f"--run_name must be a plain folder name, got {self.run_name!r}")
+        if self.resolved_dataset() != "synthetic" and not self.data_dir:
+            raise ValueError(f"--dataset={self.resolved_dataset()} needs --data_dir")
+        if self.reconstruction_loss_type == "PERCEPTUAL":
+            resolve_layer_names(self.perceptual_model, self.resolved_loss_features())
+        return self
+
+    def resolved_dataset(self):
+        """Return the data set kind, inferring it from ``data_dir`` when ``dataset`` is unset."""
+        if self.dataset:
+            return self.dataset
+        if not self.data_dir:
+            return "synthetic"
+        return "npz" if str(self.data_dir).endswith(".npz") else "folder"
+
+    def resolved_loss_features(self):
+        """Return the feature layer spec: the flag, or the default preset of the perceptual model."""
+        if self.loss_features:
+            return self.loss_features
+        return ",".join(FACENET_STEM_LAYERS) if self.perceptual_model == "facenet" else DEFAULT_VGG_LAYERS
+
+    def resolved_pixel_weight(self):
+        """Return the pixel-term weight: the flag, else facenet's (beta in PLAIN, 0 in PERCEPTUAL)."""
+        if self.pixel_weight is not None:
+            return float(self.pixel_weight)
+        return float(self.beta) if self.reconstruction_loss_type == "PLAIN" else 0.0

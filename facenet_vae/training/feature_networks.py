@@ -1,0 +1,163 @@
+"""Frozen pretrained networks whose activations define the DFC-VAE feature (perceptual) loss.
+
+``build_feature_extractor`` returns a ``FeatureExtractor``: a frozen Keras model that takes images
+in facenet's normalised space (see ``normalization``) and returns ``{layer name: feature map}``.
+
+* ``vgg19`` / ``vgg16``: ``keras.applications`` VGG without its top, truncated after the deepest
+  requested layer. Inputs are un-normalised to 0..255 RGB and given Caffe preprocessing (BGR minus
+  the ImageNet mean), as ``keras.applications.vgg19.preprocess_input`` does.
+* ``facenet``: the stem of Inception-ResNet-v1 (``Conv2d_1a_3x3``, ``Conv2d_2a_3x3``,
+  ``Conv2d_2b_3x3``), facenet ``train_vae.py``'s default ``--loss_features``, with weights read by
+  layer name from a Keras ``facenet_keras.h5`` conversion. As in ``train_vae.py``, the normalised
+  images are fed as they are, resized to ``input_image_size``.
+"""
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from facenet_vae.model.normalization import IMG_MEAN, IMG_STDDEV
+from facenet_vae.training.choices import FACENET_STEM_LAYERS, FEATURE_NETWORKS  # noqa: F401
+from facenet_vae.training.feature_layers import (VGG_LAYER_PRESETS, resolve_layer_names,  # noqa: F401
+                                                 valid_layer_names)
+from facenet_vae.training.feature_weights import (VGG_APPLICATIONS, FeatureWeightsUnavailable,  # noqa: F401
+                                                  imagenet_weights_path, keras_cache_dir, load_facenet_weights,
+                                                  load_vgg_weights)
+
+# Caffe-mode ImageNet mean in BGR order, as keras.applications.imagenet_utils uses.
+IMAGENET_BGR_MEAN = np.array([103.939, 116.779, 123.68], dtype=np.float32)
+
+RANDOM_WEIGHTS_WARNING = "perceptual_weights=random: feature loss uses RANDOM weights, for tests only"
+
+# (filters, strides, padding) of the Inception-ResNet-v1 stem in the Keras facenet conversion.
+_FACENET_STEM_SPECS = {
+    "Conv2d_1a_3x3": (32, 2, "valid"),
+    "Conv2d_2a_3x3": (32, 1, "valid"),
+    "Conv2d_2b_3x3": (64, 1, "same"),
+}
+_FACENET_BN_MOMENTUM = 0.995
+_FACENET_BN_EPSILON = 0.001
+
+# -- the extractor -----------------------------------------------------------------------------
+class FeatureExtractor(keras.Model):
+    """A frozen feature network: ``call(normalised images)`` returns ``{layer name: float32 features}``.
+
+    ``network`` is a functional model whose outputs are the features of ``layer_names`` in order.
+    Nothing here is trainable and batch norm always runs in inference mode.
+    """
+
+    def __init__(self, network, network_name, layer_names, input_image_size=None, **kwargs):
+        # float32 so that Keras does not cast (mixed-precision) inputs to float16 before the
+        # un-normalisation; the inner network's layers still compute in the global policy.
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.network = network
+        self.network_name = network_name
+        self.layer_names = list(layer_names)
+        self.input_image_size = input_image_size
+        self.trainable = False
+
+    def preprocess(self, images):
+        """Return the float32 network input for normalised images (NHWC)."""
+        images = tf.cast(images, tf.float32)
+        if self.network_name == "facenet":
+            size = self.input_image_size
+            if size is not None and tuple(images.shape[1:3]) != (size, size):
+                # train_vae.py's tf.image.resize_images: TF1 bilinear, no half-pixel centres.
+                images = tf.raw_ops.ResizeBilinear(images=images, size=(size, size), align_corners=False,
+                                                   half_pixel_centers=False)
+            return images
+        # Un-normalise without clipping (normalized_to_pixels clips), so gradients always flow.
+        pixels = images * IMG_STDDEV + IMG_MEAN
+        return pixels[..., ::-1] - IMAGENET_BGR_MEAN
+
+    def call(self, images, training=False):
+        outputs = self.network(self.preprocess(images), training=False)
+        if not isinstance(outputs, (list, tuple)):
+            outputs = [outputs]
+        return {name: tf.cast(value, tf.float32) for name, value in zip(self.layer_names, outputs)}
+
+
+def build_feature_extractor(network="vgg19", layers=None, weights="imagenet", input_image_size=160,
+                            image_size=64):
+    """Return a frozen ``FeatureExtractor`` for ``network``, truncated after its deepest requested layer.
+
+    ``layers``: see ``resolve_layer_names`` (None = the network's default).
+    ``weights``: ``"imagenet"`` (VGG only; Keras' cache/download, else ``FeatureWeightsUnavailable``),
+    a path to a weights file (VGG: a Keras notop weights file, ``.weights.h5`` or legacy ``.h5``;
+    facenet: a ``facenet_keras.h5``-layout HDF5 file), or ``"random"`` (tests and benchmarks only).
+    ``input_image_size``: facenet only, the side its input is resized to (None: no resize).
+    ``image_size``: the side of the VGG input (the VAE's image size; None: any size).
+    """
+    names = resolve_layer_names(network, layers)
+    weights = _check_weights_argument(network, weights)
+    if network == "facenet":
+        model = _build_facenet_stem(names, weights, input_image_size)
+        return FeatureExtractor(model, network, names, input_image_size=input_image_size,
+                                name="feature_extractor_facenet")
+    model = _build_vgg(network, names, weights, image_size)
+    return FeatureExtractor(model, network, names, name=f"feature_extractor_{network}")
+
+
+def _check_weights_argument(network, weights):
+    if weights is None or (isinstance(weights, str) and weights == "random"):
+        logging.warning(RANDOM_WEIGHTS_WARNING)
+        return "random"
+    weights = os.fspath(weights)
+    if weights == "imagenet":
+        if network == "facenet":
+            raise ValueError("facenet has no 'imagenet' weights: pass perceptual_weights=/path/to/"
+                             "facenet_keras.h5 (a Keras facenet conversion) or 'random'")
+        return weights
+    path = os.path.abspath(os.path.expanduser(weights))
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Feature network weights file {path} (perceptual_weights={weights!r}) "
+                                "does not exist")
+    return path
+
+
+# -- VGG ---------------------------------------------------------------------------------------
+def _build_vgg(network, names, weights, image_size):
+    application = getattr(keras.applications, VGG_APPLICATIONS[network])
+    full = application(include_top=False, weights=None, input_shape=(image_size, image_size, 3))
+    outputs = [full.get_layer(name).output for name in names]
+    # A functional model over the sub-graph up to these outputs holds no deeper layers.
+    truncated = keras.Model(full.input, outputs, name=f"{network}_to_{_deepest(network, names)}")
+    needed = [layer.name for layer in truncated.layers if layer.weights]
+    if weights == "imagenet":
+        load_vgg_weights(full, network, imagenet_weights_path(network), needed)
+    elif weights != "random":
+        load_vgg_weights(full, network, weights, needed)
+    truncated.trainable = False
+    return truncated
+
+
+def _deepest(network, names):
+    order = valid_layer_names(network)
+    return max(names, key=order.index)
+
+
+# -- facenet stem ------------------------------------------------------------------------------
+def _build_facenet_stem(names, weights, input_image_size):
+    order = list(FACENET_STEM_LAYERS)
+    depth = max(order.index(name) for name in names) + 1
+    size = input_image_size
+    inputs = keras.Input((size, size, 3), name="facenet_input")
+    x = inputs
+    ends = {}
+    for layer_name in order[:depth]:
+        filters, strides, padding = _FACENET_STEM_SPECS[layer_name]
+        x = keras.layers.Conv2D(filters, 3, strides=strides, padding=padding, use_bias=False,
+                                name=layer_name)(x)
+        x = keras.layers.BatchNormalization(axis=3, momentum=_FACENET_BN_MOMENTUM,
+                                            epsilon=_FACENET_BN_EPSILON, scale=False,
+                                            name=f"{layer_name}_BatchNorm")(x)
+        x = keras.layers.Activation("relu", name=f"{layer_name}_Activation")(x)
+        ends[layer_name] = x
+    model = keras.Model(inputs, [ends[name] for name in names], name=f"facenet_stem_to_{order[depth - 1]}")
+    if weights != "random":
+        load_facenet_weights(model, weights)
+    model.trainable = False
+    return model

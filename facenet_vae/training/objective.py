@@ -1,0 +1,86 @@
+"""The DFC-VAE objective: ``alfa * KL + beta * feature term + pixel_weight * pixel term``.
+
+An ``Objective`` holds the weights, the reduction and the frozen feature network, and names the
+terms a training step reports (``term_names``). It is a plain object, not a Keras layer: the
+feature network it holds is therefore no part of the VAE's weights or checkpoints.
+"""
+import tensorflow as tf
+
+from facenet_vae.training import losses
+from facenet_vae.training.choices import REDUCTIONS
+
+TOTAL = "loss"
+
+
+class Objective:
+    """The loss of a DFC-VAE training step; ``terms(...)`` returns every term, float32, ``loss`` the total.
+
+    ``feature_network`` maps normalised images to ``{layer name: feature map}`` (see
+    ``feature_networks.FeatureExtractor``); without one the feature term is absent (facenet's PLAIN
+    mode is ``pixel_weight=beta``). ``reduction`` is ``sum`` (facenet's, over the batch) or
+    ``mean`` (per image); the KL is always the batch mean, as facenet's.
+    """
+
+    def __init__(self, alfa=1.0, beta=0.5, pixel_weight=0.0, reduction="sum", feature_network=None):
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"Unknown loss reduction {reduction!r}; choose one of {REDUCTIONS}")
+        self.alfa = float(alfa)
+        self.beta = float(beta)
+        self.pixel_weight = float(pixel_weight)
+        self.reduction = reduction
+        self.feature_network = feature_network
+
+    @property
+    def feature_layer_names(self):
+        """The feature layers whose terms the objective reports (empty without a feature network)."""
+        return list(self.feature_network.layer_names) if self.feature_network is not None else []
+
+    @property
+    def term_names(self):
+        """The names of the reported terms: total, KL, weighted reconstruction, pixel, one per feature layer."""
+        return [TOTAL, "kl_loss", "reconstruction_loss", "pixel_loss"] + [
+            f"{name}_loss" for name in self.feature_layer_names]
+
+    def terms(self, images, reconstruction, mean, log_variance, global_batch_size=None):
+        """Return ``{term name: float32 scalar}`` for one (replica's share of a) batch; ``loss`` is the total.
+
+        ``global_batch_size``: the batch over all replicas, so that replicas' terms add up to the
+        single-device objective (default: this batch's size).
+        """
+        terms = {"kl_loss": losses.kl_loss(mean, log_variance, global_batch_size),
+                 "pixel_loss": losses.pixel_loss(images, reconstruction, self.reduction, global_batch_size)}
+        feature_term = tf.constant(0.0, tf.float32)
+        if self.feature_network is not None:
+            # The target's features need no gradient: computed forward-only, so the feature
+            # network's backward pass runs over the reconstruction alone.
+            target_features = self.feature_network(tf.stop_gradient(tf.cast(images, tf.float32)))
+            reconstructed_features = self.feature_network(tf.cast(reconstruction, tf.float32))
+            for name in self.feature_layer_names:
+                term = losses.feature_loss(tf.stop_gradient(target_features[name]), reconstructed_features[name],
+                                           self.reduction, global_batch_size)
+                terms[f"{name}_loss"] = term
+                feature_term = feature_term + term
+        terms["reconstruction_loss"] = self.beta * feature_term + self.pixel_weight * terms["pixel_loss"]
+        terms[TOTAL] = self.alfa * terms["kl_loss"] + terms["reconstruction_loss"]
+        return terms
+
+    def per_image(self, values, batch_size):
+        """Return reported terms (``{name: float}``, summed over ``batch_size`` images) as per-image values.
+
+        The KL is already a batch mean; with ``reduction="mean"`` every term already is.
+        """
+        if self.reduction == "mean":
+            return dict(values)
+        per_image = {name: (value if name == "kl_loss" else value / batch_size) for name, value in values.items()}
+        if TOTAL in values and "kl_loss" in values and "reconstruction_loss" in values:
+            per_image[TOTAL] = self.alfa * values["kl_loss"] + values["reconstruction_loss"] / batch_size
+        return per_image
+
+    def describe(self):
+        """Return a one-line description, e.g. ``1.0 * KL + 0.5 * pixel (sum over batch)``."""
+        parts = [f"{self.alfa} * KL"]
+        if self.feature_network is not None:
+            parts.append(f"{self.beta} * features[{', '.join(self.feature_layer_names)}]")
+        if self.pixel_weight or self.feature_network is None:
+            parts.append(f"{self.pixel_weight} * pixel")
+        return f"{' + '.join(parts)} ({self.reduction} over batch)"

@@ -1,0 +1,132 @@
+"""train_vae.py on the console: grouped --help, flags checked before TensorFlow, one line per error,
+no orphan run folder, step-based progress without TensorFlow noise, a reusable flagfile, --keep_optimizer."""
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+TINY = ["--vae_def=dfc_vae", "--latent_var_size=8", "--reconstruction_loss_type=PLAIN", "--batch_size=8",
+        "--num_synthetic=64", "--noexport_saved_model"]
+TENSORFLOW_NOISE = ("I0000", "E0000", "W0000", "absl::InitializeLog", "oneDNN", "cuInit", "Sharding callback",
+                    "signature_serialization", "Assets written")
+
+
+def _train(*args, timeout=300):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    return subprocess.run([sys.executable, "train_vae.py", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_help_lists_the_flags_by_group_in_order():
+    result = _train("--help", timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    headings = [line[:-1] for line in lines if line in {f"{group}:" for group in
+                                                       ("data", "model", "objective", "optimisation", "run",
+                                                        "distribution")}]
+    assert headings == ["data", "model", "objective", "optimisation", "run", "distribution"]
+
+    def group_of(flag):
+        index = next(i for i, line in enumerate(lines) if line.lstrip().startswith(f"--{flag}:"))
+        return next(lines[i][:-1] for i in range(index, -1, -1) if lines[i] in {f"{h}:" for h in headings})
+
+    assert group_of("data_dir") == "data" and group_of("vae_def") == "model"
+    assert group_of("loss_reduction") == "objective" and group_of("batch_size") == "optimisation"
+    assert group_of("keep_optimizer") == "run" and group_of("cpu_replicas") == "distribution"
+    assert "<default|mirrored|multi_worker|tpu>" in result.stdout        # choices from distribute's constant
+    assert not any(noise in result.stdout + result.stderr for noise in TENSORFLOW_NOISE)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--batchsize=3"], "batch_size"),
+    (["--vae_def=dfc_vae_huge"], "dfc_vae_resnet"),
+    (["--max_nrof_steps=0"], "max_nrof_steps"),
+    (["--strategy=multi_worker"], "run_name"),
+])
+def test_a_bad_command_line_is_one_line_and_exit_2(args, words):
+    result = _train(*args, timeout=60)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("train_vae.py: error: ")
+    assert words in result.stderr
+
+
+def test_flags_are_checked_before_tensorflow_loads():
+    code = ("import sys; from facenet_vae.cli import train; train.parse_config(['train_vae.py', '--batch_size=4']);"
+            " print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("problem", ["missing folder", "empty folder", "missing weights"])
+def test_a_failed_start_is_one_line_and_leaves_no_run_folder(tmp_path, problem):
+    base = tmp_path / "runs"
+    (tmp_path / "empty").mkdir()
+    extra = {"missing folder": [f"--data_dir={tmp_path / 'nowhere'}"],
+             "empty folder": [f"--data_dir={tmp_path / 'empty'}"],
+             "missing weights": ["--reconstruction_loss_type=PERCEPTUAL",
+                                 f"--perceptual_weights={tmp_path / 'nope.h5'}"]}[problem]
+    result = _train(*TINY, *extra, f"--models_base_dir={base}", "--max_nrof_steps=2", "--verbose=0")
+    assert result.returncode == 1
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("train_vae.py: error: "), result.stderr
+    assert ("nope.h5" if problem == "missing weights" else str(tmp_path)) in result.stderr
+    assert not base.exists() or os.listdir(base) == []
+
+
+def test_progress_is_by_step_per_image_and_quiet(tmp_path):
+    base = tmp_path / "runs"
+    result = _train(*TINY, f"--models_base_dir={base}", "--run_name=quiet", "--max_nrof_steps=4",
+                    "--save_every_n_steps=2", "--verbose=2")
+    assert result.returncode == 0, result.stderr
+    progress = [line for line in result.stdout.splitlines() if line.startswith("step ")]
+    assert [line.split()[1] for line in progress] == ["2/4", "4/4"]
+    for line in progress:
+        assert "images/s" in line and " left" in line and "loss/image" in line and "kl/image" in line
+        assert "summed over the batch" in line                 # facenet's scale beside the per-image values
+    assert "Epoch" not in result.stdout
+    assert not any(noise in result.stdout + result.stderr for noise in TENSORFLOW_NOISE), result.stderr
+    assert all(line.startswith("train_vae.py: ") for line in result.stderr.splitlines())
+
+
+def test_flagfile_repeats_a_run_and_keep_optimizer_false_leaves_it_out(tmp_path):
+    base = tmp_path / "runs"
+    first = _train(*TINY, f"--models_base_dir={base}", "--run_name=first", "--max_nrof_steps=2",
+                   "--save_every_n_steps=2", "--nokeep_optimizer", "--verbose=0", "--seed=5")
+    assert first.returncode == 0, first.stderr
+    checkpoint = tf.train.latest_checkpoint(str(base / "first" / "checkpoints"))
+    names = [name for name, _ in tf.train.list_variables(checkpoint)]
+    assert names and not any(name.startswith("optimizer/") for name in names)
+
+    flagfile = base / "first" / "flags.txt"
+    assert "--seed=5" in flagfile.read_text() and "--nokeep_optimizer" in flagfile.read_text()
+    again = _train(f"--flagfile={flagfile}", "--run_name=again", "--verbose=0")
+    assert again.returncode == 0, again.stderr
+    arguments = [(base / name / "arguments.txt").read_text().splitlines() for name in ("first", "again")]
+    assert [line for line in arguments[0] if not line.startswith("run_name")] == \
+        [line for line in arguments[1] if not line.startswith("run_name")]
+
+    # A model-only checkpoint still resumes at its step (Adam's moments start again).
+    resumed = _train(*TINY, f"--resume={base / 'first'}", "--max_nrof_steps=4", "--save_every_n_steps=2",
+                     "--verbose=0")
+    assert resumed.returncode == 0, resumed.stderr
+    assert tf.train.latest_checkpoint(str(base / "first" / "checkpoints")).endswith("ckpt-4")
+
+
+def test_savedmodel_export_is_quiet_and_verbose_3_restores_tensorflow_log(tmp_path):
+    base = tmp_path / "runs"
+    common = ["--vae_def=dfc_vae", "--latent_var_size=8", "--reconstruction_loss_type=PLAIN", "--batch_size=8",
+              "--num_synthetic=64", "--max_nrof_steps=1", "--save_every_n_steps=1", f"--models_base_dir={base}"]
+    quiet = _train(*common, "--run_name=quiet", "--export_saved_model", "--verbose=2")
+    assert quiet.returncode == 0, quiet.stderr
+    assert (base / "quiet" / "saved_model" / "saved_model.pb").exists()
+    assert not any(noise in quiet.stdout + quiet.stderr for noise in TENSORFLOW_NOISE), quiet.stderr
+    loud = _train(*common, "--run_name=loud", "--noexport_saved_model", "--verbose=3")
+    assert loud.returncode == 0, loud.stderr
+    assert any(noise in loud.stdout + loud.stderr for noise in TENSORFLOW_NOISE)
