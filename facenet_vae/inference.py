@@ -6,7 +6,7 @@ the writer does not depend on the reader and both give the same numbers, eagerly
 import tensorflow as tf
 
 from facenet_vae.data.framing import legacy_framing
-from facenet_vae.normalization import normalized_to_pixels, pixels_to_normalized
+from facenet_vae.model.normalization import normalized_to_pixels, pixels_to_normalized
 
 
 def framed_pixels(pixels, framing):

@@ -13,7 +13,7 @@ from facenet_vae.data import (DataError, DataWarning, ImageClass, decode_image, 
                               match_attributes_to_images, read_attribute_file, read_image,
                               scan_images, try_decode_image, write_attribute_file)
 from facenet_vae.data.framing import Framing, training_framing
-from facenet_vae.normalization import IMG_MEAN, normalized_to_pixels
+from facenet_vae.model.normalization import IMG_MEAN, normalized_to_pixels
 
 AS_IS_64 = Framing("none", None, 64)  # faces framed already (npz-like arrays)
 

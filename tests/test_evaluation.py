@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from facenet_vae.batch_norm_calibration import batch_norm_layers, recalibrate_batch_norm
+from facenet_vae.training.batch_norm_calibration import batch_norm_layers, recalibrate_batch_norm
 from facenet_vae.data.errors import DataError
 from facenet_vae.data.framing import Framing, training_framing
 from facenet_vae.evaluation import attribute_prediction, editing, latent, metrics, report
@@ -19,9 +19,9 @@ from facenet_vae.evaluation.data import (is_celeba_download, load_celeba_downloa
 from facenet_vae.evaluation.pipeline import run_evaluation
 from facenet_vae.generation.image_grid import write_png
 from facenet_vae.generation.loading import load_vae
-from facenet_vae.losses import kl_per_sample
+from facenet_vae.training.losses import kl_per_sample
 from facenet_vae.model import build_vae
-from facenet_vae.normalization import pixels_to_normalized
+from facenet_vae.model.normalization import pixels_to_normalized
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -12,11 +12,11 @@ import pytest
 import tensorflow as tf
 
 import facenet_vae
-from facenet_vae import run_folder
+from facenet_vae.training import run_folder
 from facenet_vae.cli import export as export_cli
 from facenet_vae.export.saved_model import export_saved_model
 from facenet_vae.generation.loading import from_keras_model, load_vae
-from facenet_vae.normalization import normalized_to_pixels, pixels_to_normalized
+from facenet_vae.model.normalization import normalized_to_pixels, pixels_to_normalized
 
 LATENT = 16
 

@@ -21,7 +21,7 @@ from facenet_vae.cli import export as export_cli
 from facenet_vae.export.litert import export_litert
 from facenet_vae.export.onnx import export_onnx
 from facenet_vae.export.saved_model import export_saved_model
-from facenet_vae.normalization import normalized_to_pixels, pixels_to_normalized
+from facenet_vae.model.normalization import normalized_to_pixels, pixels_to_normalized
 from facenet_vae.training.objective import Objective
 from facenet_vae.training.step import VaeTrainer
 

@@ -13,7 +13,7 @@ from facenet_vae.data.framing import Framing, FramingError, training_framing
 from facenet_vae.data.images import read_image
 from facenet_vae.generation.loading import from_keras_model, load_vae
 from facenet_vae.model import DfcVae
-from facenet_vae.normalization import pixels_to_normalized
+from facenet_vae.model.normalization import pixels_to_normalized
 from facenet_vae.training import TrainConfig, train
 
 

@@ -9,18 +9,18 @@ import pytest
 import tensorflow as tf
 
 import facenet_vae
-from facenet_vae import run_folder
+from facenet_vae.training import run_folder
 from facenet_vae.generation import face_sets, latent_maths
 from facenet_vae.generation.attribute_vectors import read_attribute_vectors_file
 from facenet_vae.generation.image_grid import CAPTION_HEIGHT
 from facenet_vae.generation.latent_maths import modify_latents
-from facenet_vae.batch_norm_calibration import recalibrate_batch_norm
+from facenet_vae.training.batch_norm_calibration import recalibrate_batch_norm
 from facenet_vae.data.celeba import CELEBA_ATTRIBUTE_NAMES, write_attribute_file
 from facenet_vae.data.errors import DataError
 from facenet_vae.data.synthetic import generate_synthetic_faces, write_synthetic_dataset
 from facenet_vae.generation import GenerateOptions, run
 from facenet_vae.generation.loading import load_vae
-from facenet_vae.normalization import pixels_to_normalized
+from facenet_vae.model.normalization import pixels_to_normalized
 from facenet_vae.training import TrainConfig, make_optimizer
 from facenet_vae.training.objective import Objective
 from facenet_vae.training.step import VaeTrainer

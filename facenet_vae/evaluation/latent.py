@@ -6,7 +6,7 @@ training KL caps them, so a model with diverging log-variances reports the KL it
 """
 import numpy as np
 
-from facenet_vae.losses import MAX_LOG_VARIANCE
+from facenet_vae.training.losses import MAX_LOG_VARIANCE
 
 ACTIVE_UNIT_THRESHOLD = 0.01
 

@@ -9,7 +9,7 @@ import numpy as np
 from absl import logging
 
 from facenet_vae.generation.attribute_vectors import attribute_vectors_from_latents
-from facenet_vae.batch_norm_calibration import recalibrate_batch_norm
+from facenet_vae.training.batch_norm_calibration import recalibrate_batch_norm
 from facenet_vae.evaluation import attribute_prediction, editing, figures, latent, metrics, report
 from facenet_vae.evaluation.data import (is_celeba_download, load_celeba_download, load_image_folder, load_npz,
                                          load_synthetic, load_tfds_celeb_a)

@@ -35,7 +35,7 @@ import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from facenet_vae.atomic_files import atomic_write
-from facenet_vae.normalization import normalized_to_pixels
+from facenet_vae.model.normalization import normalized_to_pixels
 
 
 def frozen_decoder_function(model, batch_size=1):

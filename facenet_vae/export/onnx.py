@@ -22,7 +22,7 @@ import tensorflow as tf
 import tf2onnx
 
 from facenet_vae.atomic_files import atomic_write
-from facenet_vae.normalization import normalized_to_pixels, pixels_to_normalized
+from facenet_vae.model.normalization import normalized_to_pixels, pixels_to_normalized
 
 OPSET = 17
 

@@ -10,7 +10,7 @@ import tensorflow as tf
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
 from facenet_vae.atomic_files import atomic_write
-from facenet_vae.normalization import normalized_to_pixels
+from facenet_vae.model.normalization import normalized_to_pixels
 
 CAPTION_HEIGHT = 13   # pixels of the caption bar above each face of a labelled grid
 CAPTION_FONT_SIZE = 10

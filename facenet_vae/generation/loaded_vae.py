@@ -17,7 +17,7 @@ from facenet_vae.data.framing import Framing, legacy_framing
 from facenet_vae.data.images import read_image_files
 from facenet_vae.export.saved_model import SAVED_MODEL_CONFIG
 from facenet_vae.inference import decode_model_latent, encode_model_pixels, framed_pixels
-from facenet_vae.normalization import pixels_to_normalized
+from facenet_vae.model.normalization import pixels_to_normalized
 
 
 def _check_pixels(pixels):

@@ -10,7 +10,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from facenet_vae import run_folder
+from facenet_vae.training import run_folder
 from facenet_vae.generation.loaded_vae import LoadedVae, SavedModelVae, from_keras_model
 from facenet_vae.export.saved_model import is_saved_model_dir
 from facenet_vae.model import DfcVae  # also registers the serializable classes for keras.models.load_model

@@ -7,6 +7,7 @@ no TensorFlow, so the command line is checked before TensorFlow loads.
 import dataclasses
 from typing import Optional
 
+from facenet_vae.generation.latent_distribution import SAMPLE_SOURCES
 from facenet_vae.generation.latent_maths import INTERPOLATIONS
 from facenet_vae.settings import setting
 
@@ -45,6 +46,9 @@ class GenerateOptions:
     batch_size: int = setting(64, "Images per encoder/decoder batch.", group="run", minimum=1)
     temperature: float = setting(1.0, "Scale of the latent noise (sample, augment).", group="generation",
                                  minimum=0.0, finite=True)
+    sample_from: str = setting("auto", "sample: fitted (a Gaussian fitted to the training faces' latents in the "
+                               "model's attribute_vectors.h5), prior (facenet's N(0, I)) or auto (fitted when that file "
+                               "exists, else prior).", choices=SAMPLE_SOURCES, group="generation")
     save_individual: bool = setting(False, "sample: also write each face as its own PNG.", group="output")
     data_dir: Optional[str] = setting(None, "Face folder (flat, or one sub-folder per identity); CelebA folder; "
                                       "the .npz with --dataset=npz; TFDS data_dir with --dataset=celeb_a.",

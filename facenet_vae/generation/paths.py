@@ -3,7 +3,7 @@ import os
 
 from facenet_vae.generation.loading import shipped_model_path
 from facenet_vae.generation.options import VECTORS_FILE_NAME
-from facenet_vae.run_folder import is_run_folder
+from facenet_vae.training.run_folder import is_run_folder
 
 
 def default_output_dir(model_path):

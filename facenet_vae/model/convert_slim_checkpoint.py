@@ -1,6 +1,6 @@
 """Convert a facenet TF1 VAE checkpoint into a Keras ``.keras`` file.
 
-    python -m facenet_vae.convert_slim_checkpoint --vae_def dfc_vae_resnet --latent_var_size 100 \\
+    python -m facenet_vae.model.convert_slim_checkpoint --vae_def dfc_vae_resnet --latent_var_size 100 \\
         ~/vae/20170708-150701/model.ckpt-50000 dfc_vae_resnet.keras
 
 ``--vae_def`` and ``--latent_var_size`` must be the ones facenet's ``train_vae.py`` ran with.

@@ -11,7 +11,7 @@ import keras
 import tensorflow as tf
 
 from facenet_vae.data import load_training_images
-from facenet_vae.image_grid import to_uint8_pixels
+from facenet_vae.generation.image_grid import to_uint8_pixels
 from facenet_vae.model import DfcVae, get_definition
 from facenet_vae.settings import flag_lines
 from facenet_vae.training import distribute, run_folder

@@ -13,7 +13,7 @@ from facenet_vae.data.framing import training_framing
 from facenet_vae.generation import GenerateOptions, run
 from facenet_vae.generation.loading import shipped_model_path
 from facenet_vae.model import DfcVae
-from facenet_vae.normalization import pixels_to_normalized
+from facenet_vae.model.normalization import pixels_to_normalized
 
 TINY_LATENT = 8
 TINY_TRAINING_FACES = 256
