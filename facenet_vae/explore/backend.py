@@ -13,16 +13,16 @@ import threading
 import numpy as np
 import tensorflow as tf
 
-from facenet_vae.generation.attribute_vectors import read_attribute_vectors_file
+from facenet_vae.generation.attribute_vectors import MIN_FACES_PER_SIDE, read_attribute_vectors_file
 from facenet_vae.data.errors import DataError
 from facenet_vae.data.images import image_format, try_decode_image
 from facenet_vae.export.onnx import export_onnx
 from facenet_vae.generation import GenerateOptions, load_images
+from facenet_vae.generation.paths import attribute_vectors_file_of
 from facenet_vae.generation.loading import load_vae
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 40_000_000   # decoded size; a small file can declare a huge image
-FEW_IMAGES = 30                  # a vector built from fewer images with (or without) its attribute gets a note
 MAX_TEMPERATURE = 10.0
 
 
@@ -71,7 +71,7 @@ def attribute_sliders(vectors):
         note = None
         if not defined:
             note = f"no vector: the encoded set had {with_it} faces with it and {without} without"
-        elif min(with_it, without) < FEW_IMAGES:
+        elif min(with_it, without) < MIN_FACES_PER_SIDE:
             fewer, what = (with_it, "with") if with_it < without else (without, "without")
             note = f"built from only {fewer} face{'' if fewer == 1 else 's'} {what} it: expect other changes too"
         sliders.append({"name": name, "vector": vector.tolist() if defined else None, "with": with_it,
@@ -95,7 +95,7 @@ class Explorer:
         return {"source": self.vae.source, "vae_def": self.vae.vae_def, "latent_var_size": self.vae.latent_var_size,
                 "image_size": self.vae.image_size, "framing": self.vae.framing.describe(),
                 "attribute_vectors_file": self.attribute_vectors_file, "attributes": self.sliders,
-                "max_upload_bytes": MAX_UPLOAD_BYTES, "few_images": FEW_IMAGES}
+                "max_upload_bytes": MAX_UPLOAD_BYTES, "few_images": MIN_FACES_PER_SIDE}
 
     def sample(self, seed, temperature):
         """Return the float32 latent generate.py's ``--mode=sample --seed=seed`` draws first (N(0, I) * temperature)."""
@@ -143,7 +143,7 @@ class Explorer:
 
 def default_attribute_vectors_file(model_path):
     """Return the attribute vectors file ``generate.py`` would use for ``model_path`` (None: the shipped model)."""
-    return GenerateOptions(model=model_path).resolved_attribute_vectors_file()
+    return attribute_vectors_file_of(GenerateOptions(model=model_path))
 
 
 def load_explorer(model_path=None, attribute_vectors_file=None):

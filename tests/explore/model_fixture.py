@@ -14,6 +14,8 @@ from facenet_vae.generation import GenerateOptions, run
 from facenet_vae.generation.loading import shipped_model_path
 from facenet_vae.model import DfcVae
 from facenet_vae.model.normalization import pixels_to_normalized
+from facenet_vae.training.objective import Objective
+from facenet_vae.training.step import VaeTrainer
 
 TINY_LATENT = 8
 TINY_TRAINING_FACES = 256
@@ -24,11 +26,11 @@ def train_tiny_model(folder, npz_path):
     """Write ``folder/model.keras`` and ``folder/attribute_vectors.h5``; return the model's path."""
     keras.utils.set_random_seed(3)
     model = DfcVae(vae_def="dfc_vae", latent_var_size=TINY_LATENT, framing=training_framing("npz", 64))
-    model.build()
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), pixel_weight=0.002, reduction="mean", sampling_seed=0)
+    trainer = VaeTrainer(model, Objective(pixel_weight=0.002, reduction="mean"), sampling_seed=0)
+    trainer.compile(optimizer=keras.optimizers.Adam(1e-3))
     with np.load(npz_path) as data:
         faces = data["images"][:TINY_TRAINING_FACES]
-    model.fit(pixels_to_normalized(faces).numpy(), batch_size=32, epochs=1, verbose=0)
+    trainer.fit(pixels_to_normalized(faces).numpy(), batch_size=32, epochs=1, verbose=0)
     path = os.path.join(folder, "model.keras")
     model.save(path)
     run(GenerateOptions(mode="attributes", model=path, dataset="npz", data_dir=os.fspath(npz_path),

@@ -202,5 +202,5 @@ def test_slider_latency_is_measured_and_printed(explorer_page, explorer, capsys)
     with capsys.disabled():
         print(f"\nexplorer slider input -> painted canvas: p50 {p50:.1f} ms, p95 {p95:.1f} ms over {len(latencies)} "
               f"inputs; decode alone p50 {decode_p50:.1f} ms, p95 {decode_p95:.1f} ms ({explorer.vae.vae_def}, latent "
-              f"{explorer.vae.latent_var_size}, onnxruntime-web wasm, {threads} threads)")
+              f"{explorer.vae.latent_var_size}, onnxruntime-web wasm, {threads} thread{'s' if threads > 1 else ''})")
     assert page.console_errors == []
