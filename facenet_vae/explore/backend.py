@@ -18,6 +18,7 @@ from facenet_vae.data.errors import DataError
 from facenet_vae.data.images import image_format, try_decode_image
 from facenet_vae.export.onnx import export_onnx
 from facenet_vae.generation import GenerateOptions, load_images
+from facenet_vae.generation.latent_distribution import draw_latents, fit_latent_gaussian
 from facenet_vae.generation.paths import attribute_vectors_file_of
 from facenet_vae.generation.loading import load_vae
 
@@ -83,8 +84,9 @@ class Explorer:
     """A loaded model ready to serve: ``vae`` (a LoadedVae), ``decoder_onnx`` (bytes), ``sliders``
     (see ``attribute_sliders``) and ``attribute_vectors_file`` (None when there is none)."""
 
-    def __init__(self, vae, decoder_onnx, sliders, attribute_vectors_file):
+    def __init__(self, vae, decoder_onnx, sliders, attribute_vectors_file, gaussian=None):
         self.vae = vae
+        self.gaussian = gaussian  # random faces come from it (fitted to the training latents), else N(0, I)
         self.decoder_onnx = decoder_onnx
         self.sliders = sliders
         self.attribute_vectors_file = attribute_vectors_file
@@ -95,16 +97,20 @@ class Explorer:
         return {"source": self.vae.source, "vae_def": self.vae.vae_def, "latent_var_size": self.vae.latent_var_size,
                 "image_size": self.vae.image_size, "framing": self.vae.framing.describe(),
                 "attribute_vectors_file": self.attribute_vectors_file, "attributes": self.sliders,
-                "max_upload_bytes": MAX_UPLOAD_BYTES, "few_images": MIN_FACES_PER_SIDE}
+                "max_upload_bytes": MAX_UPLOAD_BYTES, "few_images": MIN_FACES_PER_SIDE,
+                "sample_from": "prior" if self.gaussian is None else "fitted"}
 
     def sample(self, seed, temperature):
-        """Return the float32 latent generate.py's ``--mode=sample --seed=seed`` draws first (N(0, I) * temperature)."""
+        """Return the float32 latent generate.py's ``--mode=sample --seed=seed`` draws first for this model.
+
+        That is the Gaussian fitted to the training latents of the model's attribute vectors file
+        (``--sample_from=auto`` finds the same file), else N(0, I); the spread scaled by ``temperature``.
+        """
         if not 0 <= seed < 2 ** 63:
             raise RequestError(f"the seed must be a whole number from 0 to 2**63 - 1, got {seed}")
         if not (np.isfinite(temperature) and 0 <= temperature <= MAX_TEMPERATURE):
             raise RequestError(f"the temperature must be from 0 to {MAX_TEMPERATURE:g}, got {temperature}")
-        rng = np.random.default_rng(seed)
-        return rng.standard_normal((1, self.vae.latent_var_size)).astype(np.float32)[0] * np.float32(temperature)
+        return draw_latents(1, self.vae.latent_var_size, temperature, seed, self.gaussian)[0]
 
     def decode(self, latent):
         """Return the uint8 (S, S, 3) face of one latent, decoded by the Keras model (the page's reference)."""
@@ -162,13 +168,14 @@ def load_explorer(model_path=None, attribute_vectors_file=None):
             decoder_onnx = handle.read()
     explicit = attribute_vectors_file is not None
     path = os.path.expanduser(attribute_vectors_file) if explicit else default_attribute_vectors_file(model_path)
-    sliders = []
+    sliders, gaussian = [], None
     if explicit or os.path.isfile(path):
         vectors = read_attribute_vectors_file(path)
         if vectors.latent_var_size != vae.latent_var_size:
             raise ValueError(f"attribute vectors file {path} has vectors of size {vectors.latent_var_size}, but the "
                              f"model's latent has {vae.latent_var_size}")
         sliders = attribute_sliders(vectors)
+        gaussian = fit_latent_gaussian(vectors.latent_vars)
     else:
         path = None
-    return Explorer(vae, decoder_onnx, sliders, path)
+    return Explorer(vae, decoder_onnx, sliders, path, gaussian)

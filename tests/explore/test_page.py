@@ -11,6 +11,8 @@ from PIL import Image
 
 from facenet_vae.explore.latent_codec import latent_from_text
 from facenet_vae.generation import load_images
+from facenet_vae.generation.attribute_vectors import read_attribute_vectors_file
+from facenet_vae.generation.latent_distribution import draw_latents, fit_latent_gaussian
 from facenet_vae.generation.latent_maths import linear_interpolation, spherical_interpolation
 
 MAX_MEAN_GREY_DIFFERENCE = 2.0
@@ -52,9 +54,12 @@ def test_page_loads_without_console_errors_or_outside_requests(explorer_page, ex
 
 
 def test_first_face_is_generate_sample_seed_zero(explorer_page, explorer):
+    """Random faces come from the Gaussian fitted to the model's training latents, as generate.py's do."""
     page = explorer_page.open()
-    expected = np.random.default_rng(0).standard_normal((1, explorer.vae.latent_var_size)).astype(np.float32)[0]
-    np.testing.assert_array_equal(page.latent(), expected)
+    vectors = read_attribute_vectors_file(explorer.attribute_vectors_file)
+    expected = draw_latents(1, explorer.vae.latent_var_size, seed=0, gaussian=fit_latent_gaussian(vectors.latent_vars))
+    np.testing.assert_array_equal(page.latent(), expected[0])
+    assert explorer.description()["sample_from"] == "fitted"
 
 
 def test_slider_moves_the_face_and_canvas_equals_python_decode(explorer_page, explorer):
