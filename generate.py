@@ -1,7 +1,8 @@
-"""Generate faces with a trained facenet DFC-VAE: a thin shim for ``facenet_vae.cli.generate``."""
+"""Generate faces with a trained facenet DFC-VAE: a thin shim for ``facenet_vae.cli.generate``
+(the ``facenet-vae-generate`` command); ``python generate.py --help`` lists the modes and flags."""
 import sys
 
-from facenet_vae.cli.generate import __doc__, main  # noqa: F401 (absl's --help prints __main__'s docstring)
+from facenet_vae.cli.generate import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -17,75 +17,59 @@ else ./generated).
     generate.py --mode=projector --model=RUN --images=FACES --attributes_file=list_attr_celeba.txt \\
         --output_dir=LOGS      (then: tensorboard --logdir=LOGS, "Projector")
 """
-import logging as python_logging
+import functools
 import os
 import sys
 import warnings
 
-from absl import app, flags, logging
+from absl import flags
 
-from facenet_vae import settings
-from facenet_vae.cli.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, quiet_tensorflow
+from facenet_vae.cli.console import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, import_tensorflow, log_to_stderr,
+                                     parse_command_line, quiet_tensorflow)
 from facenet_vae.generation.options import GenerateOptions, OptionError
+from facenet_vae.settings import check_choices, define_flags, from_flags
 
-FLAGS = flags.FLAGS
 MAX_LISTED_FILES = 20
 
 
-def _tool():
-    return os.path.basename(sys.argv[0]) or "generate.py"
+def tool_name(argv):
+    """Return the name errors are prefixed with: the program as called (``generate.py``, ``facenet-vae-generate``)."""
+    return os.path.basename(argv[0]) if argv and argv[0] else "generate.py"
 
 
 def parse_options(argv):
-    """Return the checked ``GenerateOptions`` of the command line; a bad flag or value exits with one line,
-    EXIT_USAGE. Runs before TensorFlow is imported, so a mistyped flag fails at once."""
-    if "mode" not in FLAGS:
-        app.define_help_flags()  # --help, --helpfull (settings.define_flags may put a grouped --help over them)
-        settings.define_flags(GenerateOptions, FLAGS, __name__)
+    """Return the checked ``GenerateOptions`` of ``argv``; raises SystemExit after one line for a bad command line.
+
+    Runs before TensorFlow is imported, so a mistyped flag fails at once; ``--help`` lists the flags by group.
+    """
+    tool = tool_name(argv)
+    flag_values = flags.FlagValues()
+    define_flags(GenerateOptions, flag_values, module_name=__name__)
+    positional = parse_command_line(tool, argv, flag_values, __doc__, __name__)
+    if positional:
+        raise SystemExit(fail(tool, f"unexpected arguments: {' '.join(positional)} (every setting is a --flag)",
+                              EXIT_USAGE))
     try:
-        rest = FLAGS(argv)
-        if len(rest) > 1:
-            raise flags.Error(f"unexpected arguments: {' '.join(rest[1:])}")
-        return settings.check_choices(settings.from_flags(GenerateOptions, FLAGS))
-    except (flags.Error, ValueError) as error:
-        sys.exit(fail(_tool(), error, EXIT_USAGE))
+        return check_choices(from_flags(GenerateOptions, flag_values))
+    except ValueError as error:
+        raise SystemExit(fail(tool, error, EXIT_USAGE)) from None
 
 
-def _one_line_warnings(message, category, filename, lineno, file=None, line=None):
-    print(f"{_tool()}: warning: {' '.join(str(message).split())}", file=sys.stderr)
+def _one_line_warning(tool, message, category, filename, lineno, file=None, line=None):
+    print(f"{tool}: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
-class _OneLine(python_logging.Formatter):
-    """``tool: message`` for information, ``tool: warning: message`` above it, on one line."""
-
-    def format(self, record):
-        level = "" if record.levelno < python_logging.WARNING else f"{record.levelname.lower()}: "
-        return f"{_tool()}: {level}{' '.join(record.getMessage().split())}"
-
-
-def configure_console(verbose):
-    """One line per warning (Python warnings and absl log records); information lines only when ``verbose``."""
-    quiet_tensorflow(verbose)
-    handler = python_logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_OneLine())
-    absl_logger = python_logging.getLogger("absl")
-    absl_logger.handlers[:] = [handler]
-    absl_logger.propagate = False
-    logging.set_verbosity(logging.INFO if verbose else logging.WARNING)
-    warnings.showwarning = _one_line_warnings
-
-
-def run_options(options):
+def run_options(options, tool="generate.py"):
     """Run ``options`` and print the files written; returns the exit status (one error line on failure)."""
-    # Imported here, after the flags are checked: these modules load TensorFlow.
-    from facenet_vae.data.errors import DataError
-    from facenet_vae.generation.runner import run
+    # Imported only now, on purpose: these modules load TensorFlow, which the flag check must not wait for.
+    from facenet_vae.data.errors import DataError  # noqa: PLC0415
+    from facenet_vae.generation.runner import run  # noqa: PLC0415
     try:
         written = run(options)
     except OptionError as error:
-        return fail(_tool(), error, EXIT_USAGE)
+        return fail(tool, error, EXIT_USAGE)
     except (DataError, ValueError, FileNotFoundError) as error:
-        return fail(_tool(), error, EXIT_FAILED)
+        return fail(tool, error, EXIT_FAILED)
     for path in written[:MAX_LISTED_FILES]:
         print(f"wrote {path}")
     if len(written) > MAX_LISTED_FILES:
@@ -95,9 +79,17 @@ def run_options(options):
 
 def main(argv=None):
     """Console entry point (``facenet-vae-generate``, ``python generate.py``); returns the exit status."""
-    options = parse_options(sys.argv if argv is None else argv)
-    configure_console(options.verbose)
-    return run_options(options)
+    argv = sys.argv if argv is None else argv
+    tool = tool_name(argv)
+    try:
+        options = parse_options(argv)
+    except SystemExit as stop:
+        return stop.code
+    quiet_tensorflow(options.verbose)
+    log_to_stderr(tool, options.verbose)
+    warnings.showwarning = functools.partial(_one_line_warning, tool)
+    import_tensorflow(options.verbose)
+    return run_options(options, tool)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ no TensorFlow, so the command line is checked before TensorFlow loads.
 import dataclasses
 from typing import Optional
 
+from facenet_vae.data.sources import DATASETS
 from facenet_vae.generation.latent_distribution import SAMPLE_SOURCES
 from facenet_vae.generation.latent_maths import INTERPOLATIONS
 from facenet_vae.settings import setting
@@ -55,10 +56,8 @@ class GenerateOptions:
                                       group="data")
     attributes_file: Optional[str] = setting(None, "CelebA list_attr_celeba.txt-format attribute file.",
                                              group="data")
-    # Checked against facenet_vae.data's DATASETS by the runner: that module loads TensorFlow.
-    dataset: Optional[str] = setting(None, "attributes: the face set, a data source as in train_vae.py (folder, celeba, "
-                                     "celeb_a, npz, synthetic); unset: folder (--data_dir + --attributes_file).",
-                                     group="data")
+    dataset: Optional[str] = setting(None, "attributes: the face set, a data source as in train_vae.py; unset: "
+                                     "folder (--data_dir + --attributes_file).", choices=DATASETS, group="data")
     split: str = setting("train", "attributes with --dataset=celeb_a or npz: the split (train, validation, test).",
                          group="data")
     allow_missing_images: bool = setting(False, "attributes: skip attribute rows whose image is not in --data_dir "

@@ -3,7 +3,6 @@
 The modes themselves live in ``generation.modes`` (``MODE_TABLE``); this module only dispatches.
 """
 from facenet_vae import settings
-from facenet_vae.data import DATASETS
 from facenet_vae.data.errors import DataError
 from facenet_vae.generation.loading import load_vae
 from facenet_vae.generation.modes import MODE_TABLE
@@ -17,8 +16,6 @@ def check_options(options):
         settings.check_choices(options)
     except ValueError as error:
         raise OptionError(str(error)) from None
-    if options.dataset is not None and options.dataset not in DATASETS:
-        raise OptionError(f"--dataset must be one of {', '.join(DATASETS)}; got {options.dataset!r}")
     return options
 
 
