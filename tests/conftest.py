@@ -65,6 +65,16 @@ def celeba_attributes_file():
 
 
 @pytest.fixture(autouse=True)
+def _absl_logger_restored():
+    """Undo what a tool's in-process main() does to the absl logger (cli.console.log_to_stderr), so caplog sees it."""
+    import logging
+    logger = logging.getLogger("absl")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    yield
+    logger.handlers, logger.propagate, logger.level = saved[0], saved[1], saved[2]
+
+
+@pytest.fixture(autouse=True)
 def _seed():
     import keras
     keras.utils.set_random_seed(1234)

@@ -4,11 +4,12 @@ The configuration is ``facenet_vae.evaluation.config.EvaluationConfig``.
 """
 import os
 import time
+import warnings
 
 import numpy as np
 from absl import logging
 
-from facenet_vae.generation.attribute_vectors import attribute_vectors_from_latents
+from facenet_vae.generation.attribute_vectors import ThinAttributeWarning, attribute_vectors_from_latents
 from facenet_vae.training.batch_norm_calibration import recalibrate_batch_norm
 from facenet_vae.evaluation import attribute_prediction, editing, figures, latent, metrics, report
 from facenet_vae.evaluation.data import (is_celeba_download, load_celeba_download, load_image_folder, load_npz,
@@ -171,7 +172,10 @@ def _editing_section(config, vae, data, names, held_mean, train_mean, classifier
                      progress):
     """Fill ``result["editing"]``: success of ``z + k * attribute_vector`` per attribute, with a figure each."""
     # From the inference-mode latent means of the training split: the space the classifiers read.
-    vectors = attribute_vectors_from_latents(train_mean, data.train_attributes)
+    # Thin vectors are not warned about here: the report's tables give every attribute's face counts.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ThinAttributeWarning)
+        vectors = attribute_vectors_from_latents(train_mean, data.train_attributes)
     result["editing"] = {}
 
     def decode(z):
