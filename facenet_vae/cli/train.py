@@ -15,7 +15,7 @@ import warnings
 from absl import flags, logging
 
 from facenet_vae import settings
-from facenet_vae.cli.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, native_stderr_silenced, quiet_tensorflow
+from facenet_vae.cli.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, import_tensorflow, quiet_tensorflow
 from facenet_vae.training.config import TrainConfig
 
 FLAGS = flags.FLAGS
@@ -77,10 +77,10 @@ def main(argv=None):
     config = parse_config(sys.argv if argv is None else argv)
     configure_console(config.verbose)
     # Imported once the flags are checked: these modules load TensorFlow.
-    with native_stderr_silenced(config.verbose < SHOWS_TENSORFLOW_LOG):
-        from facenet_vae.data.errors import DataError
-        from facenet_vae.training.feature_weights import FeatureWeightsUnavailable
-        from facenet_vae.training.run import train
+    import_tensorflow(config.verbose >= SHOWS_TENSORFLOW_LOG)
+    from facenet_vae.data.errors import DataError
+    from facenet_vae.training.feature_weights import FeatureWeightsUnavailable
+    from facenet_vae.training.run import train
     try:
         run_dir = train(config)
     except (DataError, FeatureWeightsUnavailable, ValueError, RuntimeError, OSError) as error:
