@@ -4,7 +4,6 @@ Import this before TensorFlow: ``quiet_tensorflow`` only works if it runs first.
 own ``absl.flags.FlagValues`` with ``parse_command_line`` (flags are checked before TensorFlow
 loads), then calls ``quiet_tensorflow(verbose)`` and ``import_tensorflow(verbose)``.
 """
-import contextlib
 import logging
 import os
 import sys
@@ -13,7 +12,7 @@ import textwrap
 
 from absl import flags
 
-from facenet_vae.settings import GROUPS
+from facenet_vae.settings import GROUPS, define_flags, from_flags
 
 EXIT_OK = 0
 EXIT_FAILED = 1   # the run could not do its job (bad file, missing weights, ...)
@@ -127,24 +126,20 @@ def parse_command_line(tool, argv, flag_values, doc, module_prefix):
     return positional
 
 
-@contextlib.contextmanager
-def native_stderr_silenced(silenced=True):
-    """Send file descriptor 2 to /dev/null inside the block (when ``silenced``), then restore it.
+def parse_settings(tool, argv, config_class, doc, module_name, check):
+    """Return ``check(config)`` for the ``config_class`` settings given in ``argv`` (no positional arguments).
 
-    TensorFlow's C++ runtime prints start-up lines (oneDNN, CUDA drivers) through absl's C++ log
-    before it reads ``TF_CPP_MIN_LOG_LEVEL``; wrap the import of TensorFlow in this to keep them
-    off the console. Python-level errors raised inside still reach the console afterwards.
+    The flags are generated from ``config_class`` (``settings.define_flags``) and parsed with
+    ``parse_command_line``; a positional argument or a ``ValueError`` from ``check`` prints one
+    ``<tool>: error:`` line and raises SystemExit(EXIT_USAGE). TensorFlow is not loaded.
     """
-    if not silenced:
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
+    flag_values = flags.FlagValues()
+    define_flags(config_class, flag_values, module_name=module_name)
+    positional = parse_command_line(tool, argv, flag_values, doc, module_name)
+    if positional:
+        raise SystemExit(fail(tool, f"unexpected arguments: {' '.join(positional)} (every setting is a --flag)",
+                              EXIT_USAGE))
     try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
+        return check(from_flags(config_class, flag_values))
+    except ValueError as error:
+        raise SystemExit(fail(tool, error, EXIT_USAGE)) from None

@@ -16,12 +16,9 @@ attribute vectors are fitted on the rest. Editing adds --edit_strength times the
 import os
 import sys
 
-from absl import flags
-
-from facenet_vae.cli.console import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, import_tensorflow, log_to_stderr,
-                                     parse_command_line, quiet_tensorflow)
+from facenet_vae.cli.console import (EXIT_FAILED, EXIT_OK, fail, import_tensorflow, log_to_stderr, parse_settings,
+                                     quiet_tensorflow)
 from facenet_vae.evaluation.config import EvaluationConfig
-from facenet_vae.settings import define_flags, from_flags
 
 TOOL = "facenet-vae-evaluate"
 
@@ -45,16 +42,7 @@ def summary_lines(result):
 
 def parse_config(argv):
     """Return the checked EvaluationConfig of ``argv``; raises SystemExit after one line for a bad command line."""
-    flag_values = flags.FlagValues()
-    define_flags(EvaluationConfig, flag_values, module_name=__name__)
-    positional = parse_command_line(TOOL, argv, flag_values, __doc__, __name__)
-    if positional:
-        raise SystemExit(fail(TOOL, f"unexpected arguments: {' '.join(positional)} (every setting is a --flag)",
-                              EXIT_USAGE))
-    try:
-        return from_flags(EvaluationConfig, flag_values).validate()
-    except ValueError as error:
-        raise SystemExit(fail(TOOL, error, EXIT_USAGE)) from None
+    return parse_settings(TOOL, argv, EvaluationConfig, __doc__, __name__, EvaluationConfig.validate)
 
 
 def main(argv=None):

@@ -22,12 +22,10 @@ import os
 import sys
 import warnings
 
-from absl import flags
-
 from facenet_vae.cli.console import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, import_tensorflow, log_to_stderr,
-                                     parse_command_line, quiet_tensorflow)
+                                     parse_settings, quiet_tensorflow)
 from facenet_vae.generation.options import GenerateOptions, OptionError
-from facenet_vae.settings import check_choices, define_flags, from_flags
+from facenet_vae.settings import check_choices
 
 MAX_LISTED_FILES = 20
 
@@ -42,17 +40,7 @@ def parse_options(argv):
 
     Runs before TensorFlow is imported, so a mistyped flag fails at once; ``--help`` lists the flags by group.
     """
-    tool = tool_name(argv)
-    flag_values = flags.FlagValues()
-    define_flags(GenerateOptions, flag_values, module_name=__name__)
-    positional = parse_command_line(tool, argv, flag_values, __doc__, __name__)
-    if positional:
-        raise SystemExit(fail(tool, f"unexpected arguments: {' '.join(positional)} (every setting is a --flag)",
-                              EXIT_USAGE))
-    try:
-        return check_choices(from_flags(GenerateOptions, flag_values))
-    except ValueError as error:
-        raise SystemExit(fail(tool, error, EXIT_USAGE)) from None
+    return parse_settings(tool_name(argv), argv, GenerateOptions, __doc__, __name__, check_choices)
 
 
 def _one_line_warning(tool, message, category, filename, lineno, file=None, line=None):
