@@ -72,11 +72,12 @@ class TrainConfig:
                               minimum=1)
     max_nrof_steps: int = setting(50000, "Number of training steps.", group="optimisation", minimum=1)
     initial_learning_rate: float = setting(
-        0.001, "Peak learning rate of the cosine schedule, or the initial one of the exponential schedule "
-        "(facenet: 0.0005).", group="optimisation", minimum=0.0, finite=True)
+        0.0005, "Initial learning rate of the exponential schedule (facenet's), or the peak of the cosine "
+        "schedule.", group="optimisation", minimum=0.0, finite=True)
     learning_rate_schedule: str = setting(
-        "cosine", "cosine: 2% warm-up, then cosine decay to 0 at --max_nrof_steps; exponential: facenet's "
-        "staircase decay (--learning_rate_decay_steps, --learning_rate_decay_factor; constant by default).",
+        "exponential", "exponential: facenet's staircase decay (--learning_rate_decay_steps, "
+        "--learning_rate_decay_factor; constant by default); cosine: 2% warm-up, then cosine decay to 0 at "
+        "--max_nrof_steps.",
         choices=LEARNING_RATE_SCHEDULES, group="optimisation")
     learning_rate_decay_steps: int = setting(1, "Steps between decays.", group="optimisation", minimum=1)
     learning_rate_decay_factor: float = setting(1.0, "Learning rate decay factor.", group="optimisation",

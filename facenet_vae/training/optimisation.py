@@ -1,4 +1,4 @@
-"""The optimiser of a run: facenet's Adam on a cosine (default) or exponential learning-rate schedule, and precision."""
+"""The optimiser of a run: facenet's Adam on its exponential (default) or a cosine learning-rate schedule, and precision."""
 import keras
 
 COSINE_WARMUP_FRACTION = 0.02
@@ -12,7 +12,7 @@ def set_precision_policy(mixed_precision):
 
 
 def make_learning_rate_schedule(config):
-    """Return the learning-rate schedule: cosine (warm-up, then decay to 0 at max_nrof_steps) or facenet's exponential.
+    """Return the learning-rate schedule: facenet's exponential, or cosine (warm-up, then decay to 0 at max_nrof_steps).
 
     ``cosine`` rises linearly from 0 to ``initial_learning_rate`` over the first 2% of the steps and
     falls to 0 at ``max_nrof_steps``: for a fixed budget the weights settle at the end instead of
