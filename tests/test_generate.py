@@ -51,7 +51,8 @@ def _train_tiny_vae(run_dir):
     faces = generate_synthetic_faces(TRAIN_IMAGES, seed=1)
     model = facenet_vae.build_vae("dfc_vae", LATENT)  # the default (fan-in) init, no hand-scaled heads
     trainer = VaeTrainer(model, Objective(pixel_weight=0.5))
-    trainer.compile(make_optimizer(TrainConfig(initial_learning_rate=1e-3, max_nrof_steps=TRAIN_STEPS)))
+    trainer.compile(make_optimizer(TrainConfig(learning_rate_schedule="cosine", initial_learning_rate=1e-3,
+                                               max_nrof_steps=TRAIN_STEPS)))
     normalized = pixels_to_normalized(faces.images).numpy()
     dataset = tf.data.Dataset.from_tensor_slices(normalized).shuffle(len(normalized), seed=0).repeat()
     trainer.fit(dataset.batch(TRAIN_BATCH), steps_per_epoch=TRAIN_STEPS, epochs=1, verbose=0)

@@ -14,7 +14,7 @@ from facenet_vae.model.normalization import pixels_to_normalized
 from facenet_vae.training import TrainConfig, run_folder, train
 from facenet_vae.training.callbacks import TrainingMonitor
 from facenet_vae.training.objective import Objective
-from facenet_vae.training.optimisation import make_optimizer, set_precision_policy
+from facenet_vae.training.optimisation import make_learning_rate_schedule, make_optimizer, set_precision_policy
 from facenet_vae.training.step import VaeTrainer
 
 
@@ -37,7 +37,8 @@ def test_short_run_on_real_faces_lowers_the_loss(celeba_npz):
     images = _faces(celeba_npz, 256)
     model = facenet_vae.build_vae("dfc_vae", latent_var_size=16)
     trainer = VaeTrainer(model, Objective(pixel_weight=0.5))
-    trainer.compile(make_optimizer(TrainConfig(initial_learning_rate=1e-3, max_nrof_steps=40)))
+    trainer.compile(make_optimizer(TrainConfig(learning_rate_schedule="cosine", initial_learning_rate=1e-3,
+                                               max_nrof_steps=40)))
     probe = images[:32]
     before = _deterministic_loss(model, probe)
     dataset = tf.data.Dataset.from_tensor_slices(images).shuffle(256, seed=0).repeat().batch(32)
@@ -45,6 +46,16 @@ def test_short_run_on_real_faces_lowers_the_loss(celeba_npz):
     after = _deterministic_loss(model, probe)
     assert after < 0.5 * before
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_default_learning_rate_is_facenets_constant_adam_5e_4_and_cosine_is_one_flag_away():
+    default = make_learning_rate_schedule(TrainConfig())
+    assert [float(default(step)) for step in (0, 1000, 49_999)] == pytest.approx([5e-4] * 3)
+    cosine = make_learning_rate_schedule(TrainConfig(learning_rate_schedule="cosine", initial_learning_rate=1e-3,
+                                                     max_nrof_steps=1000))
+    rates = [float(cosine(step)) for step in (0, 10, 20, 510, 1000)]
+    assert rates[0] == 0.0 and rates[1] == pytest.approx(5e-4) and rates[2] == pytest.approx(1e-3)
+    assert rates[3] == pytest.approx(5e-4, rel=0.01) and rates[4] == pytest.approx(0.0, abs=1e-9)
 
 
 @pytest.mark.parametrize("precision", ["float16", "bfloat16"])
