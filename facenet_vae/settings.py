@@ -9,6 +9,7 @@ TensorFlow loads.
 import dataclasses
 import math
 import sys
+import textwrap
 import typing
 
 from absl import app, flags
@@ -117,22 +118,30 @@ def flag_lines(config, leave_out=()):
     return lines
 
 
+def _help_line(flag):
+    """Return ``  --name: help [default: value]`` wrapped to 100 columns (absl puts an enum's choices first)."""
+    default = "" if flag.default is None else f" [default: {flag.default_as_str.strip(chr(39))}]"
+    return textwrap.fill(f"--{flag.name}: {' '.join(flag.help.split())}{default}", width=100,
+                         initial_indent="  ", subsequent_indent="      ")
+
+
 def help_text(config_classes, flag_values=flags.FLAGS, usage=None):
-    """Return the ``--help`` text: ``usage``, then each setting of ``config_classes`` under its group."""
+    """Return the ``--help`` text: ``usage``, then each setting of ``config_classes`` under its group.
+
+    Every tool's ``--help`` is this text: absl tools through ``GroupedHelpFlag``, the console
+    tools through ``grouped_help`` before TensorFlow loads.
+    """
     sections = {group: [] for group in GROUPS}
     for config_class in config_classes:
         for field, _ in settings_of(config_class):
             if field.name in flag_values:
                 sections[field.metadata["group"]].append(flag_values[field.name])
-    text = [usage.rstrip() + "\n" if usage else f"USAGE: {sys.argv[0]} [flags]\n"]
+    text = [usage.strip() + "\n" if usage else f"USAGE: {sys.argv[0]} [flags]\n"]
     for group, group_flags in sections.items():
         if not group_flags:
             continue
         text.append(f"{group}:")
-        for flag in group_flags:
-            default = flag.default_as_str if flag.default is not None else "none"
-            text.append(flags.text_wrap(f"--{flag.name}: {flag.help} (default: {default})", indent="      ",
-                                        firstline_indent="  "))
+        text.extend(_help_line(flag) for flag in group_flags)
     text.append("\nAny flag may also come from a file: --flagfile=FILE (one --flag=value per line); "
                 "--helpfull lists absl's own flags too.")
     return "\n".join(text) + "\n"
@@ -159,6 +168,11 @@ class GroupedHelpFlag(app.HelpFlag):
 
 
 _HELP_CONFIGS = {}
+
+
+def grouped_help(flag_values, usage):
+    """Return ``help_text`` for every config class whose flags ``define_flags`` put on ``flag_values``."""
+    return help_text(_HELP_CONFIGS.get(id(flag_values), ()), flag_values, usage)
 
 
 def _install_grouped_help(config_class, flag_values):

@@ -8,11 +8,10 @@ import logging
 import os
 import sys
 import tempfile
-import textwrap
 
 from absl import flags
 
-from facenet_vae.settings import GROUPS, define_flags, from_flags
+from facenet_vae.settings import define_flags, from_flags, grouped_help
 
 EXIT_OK = 0
 EXIT_FAILED = 1   # the run could not do its job (bad file, missing weights, ...)
@@ -85,35 +84,15 @@ def fail(tool, message, code=EXIT_FAILED):
     return code
 
 
-def _flag_line(flag):
-    """Return ``--name: help [default: value]`` wrapped to 100 columns (absl puts an enum's choices first)."""
-    default = "" if flag.default is None else f" [default: {flag.default_as_str.strip(chr(39))}]"
-    return textwrap.fill(f"--{flag.name}: {' '.join(flag.help.split())}{default}", width=100,
-                         initial_indent="  ", subsequent_indent="      ")
-
-
-def help_text(doc, flag_values, module_prefix):
-    """Return ``doc`` followed by the flags of ``flag_values`` under ``<module_prefix>.<group>``, group by group."""
-    lines = [doc.strip(), ""]
-    groups = {module_name[len(module_prefix) + 1:]: module_flags
-              for module_name, module_flags in flag_values.flags_by_module_dict().items()
-              if module_name.startswith(module_prefix + ".")}
-    for group in sorted(groups, key=lambda name: GROUPS.index(name) if name in GROUPS else len(GROUPS)):
-        lines.append(f"{group}:")
-        lines.extend(_flag_line(flag) for flag in groups[group])
-        lines.append("")
-    return "\n".join(lines)
-
-
-def parse_command_line(tool, argv, flag_values, doc, module_prefix):
+def parse_command_line(tool, argv, flag_values, doc):
     """Parse ``argv`` (program name first) into ``flag_values``; return the positional arguments.
 
-    ``--help`` prints ``doc`` and the flags by group and exits with EXIT_OK; an unknown flag or a
+    ``--help`` prints ``doc`` and the flags by group (``settings.grouped_help``) and exits with EXIT_OK; an unknown flag or a
     bad value prints one ``<tool>: error:`` line and exits with EXIT_USAGE. TensorFlow is not loaded.
     """
     if any(arg in HELP_ARGUMENTS for arg in argv[1:]):
         try:
-            print(help_text(doc, flag_values, module_prefix), flush=True)
+            print(grouped_help(flag_values, doc), end="", flush=True)
         except BrokenPipeError:  # `--help | head`: the reader has seen enough
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(EXIT_OK)
@@ -135,7 +114,7 @@ def parse_settings(tool, argv, config_class, doc, module_name, check):
     """
     flag_values = flags.FlagValues()
     define_flags(config_class, flag_values, module_name=module_name)
-    positional = parse_command_line(tool, argv, flag_values, doc, module_name)
+    positional = parse_command_line(tool, argv, flag_values, doc)
     if positional:
         raise SystemExit(fail(tool, f"unexpected arguments: {' '.join(positional)} (every setting is a --flag)",
                               EXIT_USAGE))

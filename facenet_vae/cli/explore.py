@@ -14,7 +14,7 @@ from absl import flags
 
 from facenet_vae.cli.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, quiet_tensorflow
 from facenet_vae.explore.options import ExploreOptions
-from facenet_vae.settings import check_choices, define_flags, from_flags
+from facenet_vae.settings import check_choices, define_flags, from_flags, grouped_help
 
 TOOL = "explore"
 MAX_PORT = 65535
@@ -47,14 +47,14 @@ def network_warning(server_url, host):
 def _help():
     flag_values = flags.FlagValues()
     define_flags(ExploreOptions, flag_values, module_name="facenet_vae.explore")
-    return f"{__doc__.strip()}\n\n{USAGE}\n\n{flag_values.get_help()}"
+    return grouped_help(flag_values, f"{__doc__.strip()}\n\n{USAGE}")
 
 
 def main(argv=None):
     """Serve the explorer until Ctrl-C; returns the exit status (EXIT_OK after Ctrl-C)."""
     argv = sys.argv if argv is None else argv
     if any(arg in ("-h", "--help", "--helpfull", "-help") for arg in argv[1:]):
-        print(_help())
+        print(_help(), end="")
         return EXIT_OK
     try:
         options = parse_options(argv)

@@ -36,7 +36,7 @@ def _parse(argv):
     """Return ``(model, out_dir, ExportConfig)`` of ``argv``; a bad command line: one line, then SystemExit."""
     flag_values = flags.FlagValues()
     define_flags(ExportConfig, flag_values, module_name=__name__)
-    positional = parse_command_line(TOOL, argv, flag_values, __doc__, __name__)
+    positional = parse_command_line(TOOL, argv, flag_values, __doc__)
     if len(positional) != 2:
         raise SystemExit(fail(TOOL, f"expected MODEL and OUT_DIR, got {len(positional)} argument(s). {USAGE}",
                               EXIT_USAGE))
