@@ -81,9 +81,8 @@ def _build_blocks_shapes(blocks, shape):
     return shape
 
 
-@keras.saving.register_keras_serializable(package="facenet_vae")
-class Encoder(keras.layers.Layer):
-    """facenet's ``encoder`` scope: convolutions, flatten, ``Fc_1`` (mean) and ``Fc_2`` (log-variance)."""
+class _SlimScope(keras.layers.Layer):
+    """What the ``encoder`` and ``decoder`` scopes share: the graph's settings, its blocks, its config."""
 
     def __init__(self, vae_def, latent_var_size, synchronized_batch_norm=False, weights_init=DEFAULT_WEIGHTS_INIT,
                  **kwargs):
@@ -92,16 +91,31 @@ class Encoder(keras.layers.Layer):
         self.latent_var_size = latent_var_size
         self.synchronized_batch_norm = synchronized_batch_norm
         self.weights_init = weights_init
+
+    @property
+    def blocks(self):
+        """The conv, residual and upsampling layers in graph order."""
+        return [getattr(self, name) for name in self._block_names]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(vae_def=self.vae_def, latent_var_size=self.latent_var_size,
+                      synchronized_batch_norm=self.synchronized_batch_norm, weights_init=self.weights_init)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="facenet_vae")
+class Encoder(_SlimScope):
+    """facenet's ``encoder`` scope: convolutions, flatten, ``Fc_1`` (mean) and ``Fc_2`` (log-variance)."""
+
+    def __init__(self, vae_def, latent_var_size, synchronized_batch_norm=False, weights_init=DEFAULT_WEIGHTS_INIT,
+                 **kwargs):
+        super().__init__(vae_def, latent_var_size, synchronized_batch_norm, weights_init, **kwargs)
         definition = get_definition(vae_def)
         _attach_blocks(self, _build_blocks(definition.encoder, "encoder", synchronized_batch_norm, weights_init))
         self.fc_mean = SlimDense(latent_var_size, slim_scope="encoder/Fc_1", weights_init=weights_init, name="Fc_1")
         self.fc_log_variance = SlimDense(latent_var_size, slim_scope="encoder/Fc_2", weights_init=weights_init,
                                          name="Fc_2")
-
-    @property
-    def blocks(self):
-        """The conv/residual layers in graph order."""
-        return [getattr(self, name) for name in self._block_names]
 
     def build(self, input_shape):
         shape = _build_blocks_shapes(self.blocks, tuple(input_shape))
@@ -114,34 +128,19 @@ class Encoder(keras.layers.Layer):
         net = ops.reshape(net, (ops.shape(net)[0], -1))
         return self.fc_mean(net), self.fc_log_variance(net)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(vae_def=self.vae_def, latent_var_size=self.latent_var_size,
-                      synchronized_batch_norm=self.synchronized_batch_norm, weights_init=self.weights_init)
-        return config
-
 
 @keras.saving.register_keras_serializable(package="facenet_vae")
-class Decoder(keras.layers.Layer):
+class Decoder(_SlimScope):
     """facenet's ``decoder`` scope: ``Fc_1`` to 4x4x256, then upsampling convolutions to the image."""
 
     def __init__(self, vae_def, latent_var_size, synchronized_batch_norm=False, weights_init=DEFAULT_WEIGHTS_INIT,
                  **kwargs):
-        super().__init__(**kwargs)
-        self.vae_def = vae_def
-        self.latent_var_size = latent_var_size
-        self.synchronized_batch_norm = synchronized_batch_norm
-        self.weights_init = weights_init
+        super().__init__(vae_def, latent_var_size, synchronized_batch_norm, weights_init, **kwargs)
         definition = get_definition(vae_def)
         self.input_grid = tuple(definition.decoder_input_shape)
         units = self.input_grid[0] * self.input_grid[1] * self.input_grid[2]
         self.fc = SlimDense(units, slim_scope="decoder/Fc_1", weights_init=weights_init, name="Fc_1")
         _attach_blocks(self, _build_blocks(definition.decoder, "decoder", synchronized_batch_norm, weights_init))
-
-    @property
-    def blocks(self):
-        """The upsampling and conv/residual layers in graph order."""
-        return [getattr(self, name) for name in self._block_names]
 
     def build(self, input_shape):
         self.fc.build(tuple(input_shape))
@@ -150,12 +149,6 @@ class Decoder(keras.layers.Layer):
     def call(self, latent, training=False):
         net = ops.reshape(self.fc(latent), (-1,) + self.input_grid)
         return _run_blocks(self.blocks, net, training)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(vae_def=self.vae_def, latent_var_size=self.latent_var_size,
-                      synchronized_batch_norm=self.synchronized_batch_norm, weights_init=self.weights_init)
-        return config
 
 
 @keras.saving.register_keras_serializable(package="facenet_vae")
