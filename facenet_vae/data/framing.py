@@ -146,6 +146,20 @@ def _to_uint8(image, size):
     return tf.ensure_shape(image, [size, size, 3])
 
 
+def resize_pixels(images, framing, batch_size=512):
+    """Return uint8 faces at the framing's size: framed already, so only resized (as training resizes npz faces)."""
+    images = np.asarray(images)
+    size = framing.image_size
+    if images.shape[1:3] == (size, size):
+        return images.astype(np.uint8, copy=False)
+    out = np.empty((len(images), size, size, images.shape[-1]), np.uint8)
+    for start in range(0, len(images), batch_size):
+        batch = tf.image.resize(tf.cast(images[start:start + batch_size], tf.float32), (size, size),
+                                method=framing.resize_method, antialias=framing.antialias)
+        out[start:start + batch_size] = tf.cast(tf.round(tf.clip_by_value(batch, 0, 255)), tf.uint8).numpy()
+    return out
+
+
 def training_framing(dataset, image_size, *, input_image_size=None, center_crop=False, stored_framing=None):
     """Return the Framing a training run on ``dataset`` records and applies.
 

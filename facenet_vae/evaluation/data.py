@@ -15,6 +15,7 @@ from facenet_vae.data.celeba import (find_celeba_files, find_partition_file, mat
                                      read_attribute_file, read_partition_file)
 from facenet_vae.data.errors import DataError
 from facenet_vae.data.folders import image_paths_from_folder
+from facenet_vae.data.framing import resize_pixels
 from facenet_vae.data.images import read_image_files
 from facenet_vae.data.npz_faces import read_npz_faces
 from facenet_vae.data.synthetic import generate_synthetic_faces
@@ -49,20 +50,6 @@ class EvaluationData:
         sizes = ", ".join(f"{h}x{w}" for h, w in self.original_sizes[:5])
         more = " ..." if len(self.original_sizes) > 5 else ""
         return f"images of size {sizes}{more} (HxW) were framed and resized to the model's {image_size}x{image_size}"
-
-
-def resize_pixels(images, framing, batch_size=512):
-    """Return uint8 faces at the framing's size: framed already, so only resized (as training resizes npz faces)."""
-    images = np.asarray(images)
-    size = framing.image_size
-    if images.shape[1:3] == (size, size):
-        return images.astype(np.uint8, copy=False)
-    out = np.empty((len(images), size, size, images.shape[-1]), np.uint8)
-    for start in range(0, len(images), batch_size):
-        batch = tf.image.resize(tf.cast(images[start:start + batch_size], tf.float32), (size, size),
-                                method=framing.resize_method, antialias=framing.antialias)
-        out[start:start + batch_size] = tf.cast(tf.round(tf.clip_by_value(batch, 0, 255)), tf.uint8).numpy()
-    return out
 
 
 def split_indices(count, partition=None, seed=0):

@@ -17,7 +17,7 @@ from facenet_vae.data.errors import DataError
 from facenet_vae.data.npz_faces import read_npz_faces
 from facenet_vae.data.synthetic import generate_synthetic_faces
 from facenet_vae.data.tfds_celeb_a import open_celeb_a
-from facenet_vae.evaluation.data import resize_pixels
+from facenet_vae.data.framing import resize_pixels
 from facenet_vae.generation.options import SYNTHETIC_ATTRIBUTE_IMAGES
 
 
