@@ -1,4 +1,5 @@
-"""Atomic file writes: a crash never leaves a half-written file under the final name."""
+"""Atomic file writes: a crash never leaves a half-written file under the final name (local disks);
+remote paths (``gs://``...) go through tf.io.gfile."""
 import contextlib
 import os
 import tempfile
@@ -41,4 +42,19 @@ def atomic_write(path, data):
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+    return path
+
+
+def is_remote(path):
+    """Return True for a path with a URL scheme (``gs://``, ``s3://``...), written through tf.io.gfile only."""
+    return "://" in str(path)
+
+
+def write_file(path, data):
+    """Write ``data`` (bytes or str) to ``path``: atomically on local disks, through tf.io.gfile elsewhere."""
+    if not is_remote(path):
+        return atomic_write(path, data)
+    import tensorflow as tf  # noqa: PLC0415  (only remote paths need it; this module stays light)
+    with tf.io.gfile.GFile(path, "wb" if isinstance(data, bytes) else "w") as handle:
+        handle.write(data)
     return path

@@ -529,6 +529,15 @@ def test_non_strict_skips_bad_files_and_logs_them(malformed_folder, image_matrix
     assert len(batches) == count and all(b.shape == (1, 32, 32, 3) for b in batches)
 
 
+def test_bad_files_log_goes_through_gfile_for_remote_run_folders():
+    # ram:// is TensorFlow's in-memory file system: a remote path that needs no network (like gs://).
+    from facenet_vae.data.pipeline import write_bad_files_log
+    path = "ram://run/bad_files.txt"
+    write_bad_files_log(path, [("faces/a.jpg", "not an image"), ("faces/b.png", "truncated")])
+    with tf.io.gfile.GFile(path) as handle:
+        assert handle.read() == "faces/a.jpg\tnot an image\nfaces/b.png\ttruncated\n"
+
+
 def test_pipeline_survives_files_broken_after_the_scan(malformed_folder, image_matrix):
     # Feed every file, bad ones included, straight to the pipeline: decode errors are dropped.
     paths = list_image_files(malformed_folder)

@@ -6,7 +6,7 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
-from facenet_vae.atomic_files import atomic_write
+from facenet_vae.atomic_files import write_file
 from facenet_vae.data import celeba as celeba_files
 from facenet_vae.data.errors import DataError, DataWarning
 from facenet_vae.data.folders import image_paths_from_folder
@@ -84,8 +84,8 @@ def make_image_dataset(source, *, framing, batch_size, shuffle=True, seed=None, 
 
 
 def write_bad_files_log(path, bad):
-    """Write ``bad`` ``(path, reason)`` pairs to ``path``, one ``<path>\\t<reason>`` a line; returns ``path``."""
-    return atomic_write(os.fspath(path), "".join(f"{bad_path}\t{reason}\n" for bad_path, reason in bad))
+    """Write ``bad`` ``(path, reason)`` pairs to ``path`` (local, or remote through tf.io.gfile), one a line."""
+    return write_file(os.fspath(path), "".join(f"{bad_path}\t{reason}\n" for bad_path, reason in bad))
 
 
 def checked_image_paths(paths, where, *, strict=False, bad_files_log=None, progress=True):

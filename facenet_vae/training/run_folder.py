@@ -22,7 +22,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from facenet_vae.atomic_files import atomic_write, save_keras_model
+from facenet_vae.atomic_files import is_remote, save_keras_model, write_file
 from facenet_vae.data.framing import Framing
 from facenet_vae.model import DfcVae
 
@@ -40,11 +40,6 @@ class NonFiniteStateError(RuntimeError):
     """Training produced NaN/inf; nothing non-finite is ever written to a checkpoint."""
 
 
-def is_remote(path):
-    """Return True for a path with a URL scheme (``gs://``, ``s3://``...), written through tf.io.gfile only."""
-    return "://" in str(path)
-
-
 def join(folder, *names):
     """Join path parts, with ``/`` for remote folders."""
     return posixpath.join(folder, *names) if is_remote(folder) else os.path.join(folder, *names)
@@ -53,15 +48,6 @@ def join(folder, *names):
 def expand(path):
     """Return ``path`` with ``~`` expanded (remote paths unchanged)."""
     return str(path) if is_remote(path) else os.path.expanduser(str(path))
-
-
-def write_file(path, data):
-    """Write ``data`` (bytes or str) to ``path``: atomically on local disks, through tf.io.gfile elsewhere."""
-    if not is_remote(path):
-        return atomic_write(path, data)
-    with tf.io.gfile.GFile(path, "wb" if isinstance(data, bytes) else "w") as handle:
-        handle.write(data)
-    return path
 
 
 def read_text(path):
