@@ -23,11 +23,12 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
+from facenet_vae.data.sources import FACENET_CROP_SIZE
+
 CROPS = ("crop_or_pad", "celeba", "none")
 RESIZE_METHODS = ("bilinear", "lanczos3", "area", "bicubic")
 CELEBA_ALIGNED_SHAPE = (218, 178)  # (height, width) of img_align_celeba files
 CELEBA_CROP_FRACTION = 138.0 / 178.0
-FACENET_CROP_SIZE = 160
 
 
 class FramingError(ValueError):
@@ -95,9 +96,11 @@ class Framing:
     def _uses_celeba_crop(self, height, width):
         return self.crop == "celeba" or (self.recognise_celeba and (height, width) == CELEBA_ALIGNED_SHAPE)
 
-    def frame(self, image):
+    def frame(self, image, size=None):
         """Return the uint8 (S, S, 3) face for one image (H, W, 3) in 0..255 (tf, eager or in tf.data).
 
+        S is ``image_size``, or ``size``: the same crop resized to another side (training's
+        ``--feature_target=crop`` takes it at the crop size, where the resize leaves it unchanged).
         The result is rounded to whole grey levels, so training's pipeline and the generation
         loaders, which both call this, give bit-identical model inputs.
         """
@@ -106,7 +109,7 @@ class Framing:
             image = tf.cast(tf.round(tf.clip_by_value(tf.cast(image, tf.float32), 0.0, 255.0)), tf.uint8)
         shape = tf.shape(image)
         height, width = shape[0], shape[1]
-        size = self.image_size
+        size = self.image_size if size is None else size
         if self.crop == "celeba":
             image = _celeba_crop(image)
         else:

@@ -24,7 +24,7 @@ STREAM_SHUFFLE_BUFFER = 1024  # full-size images from a tf.data source (tfds cel
 
 
 def make_image_dataset(source, *, framing, batch_size, shuffle=True, seed=None, cache=False, repeat=True,
-                       drop_remainder=True, random_flip=False):
+                       drop_remainder=True, random_flip=False, target_size=None):
     """Return a tf.data.Dataset of float32 normalised batches (B, S, S, 3), S = ``framing.image_size``.
 
     ``source`` is a list of image file paths, a uint8 (N, H, W, 3) array, or a tf.data.Dataset of
@@ -33,7 +33,9 @@ def make_image_dataset(source, *, framing, batch_size, shuffle=True, seed=None, 
     (ignore_errors) so the pipeline never stops on it. ``cache`` is True (memory) or a file
     prefix and caches preprocessed images; ``seed`` makes the shuffle order reproducible;
     ``repeat`` makes it endless (reshuffled each epoch). ``random_flip`` mirrors each image
-    left-right with probability 1/2 (seeded by ``seed``).
+    left-right with probability 1/2 (seeded by ``seed``). With ``target_size`` each element is a pair
+    ``(faces, targets)``: the targets are the same crops at ``target_size`` (facenet's feature target),
+    flipped with their faces.
     """
     if batch_size < 1:
         raise DataError(f"batch_size must be positive, got {batch_size}")
@@ -52,6 +54,8 @@ def make_image_dataset(source, *, framing, batch_size, shuffle=True, seed=None, 
 
     def load(item):
         image = read_image(item) if from_files else item
+        if target_size:
+            return framing.frame(image), framing.frame(image, target_size)
         return framing.frame(image)
 
     def decode(ds):
@@ -76,11 +80,21 @@ def make_image_dataset(source, *, framing, batch_size, shuffle=True, seed=None, 
     if random_flip:
         coins = tf.data.Dataset.random(seed=seed).map(lambda value: value % 2 == 0)
         dataset = tf.data.Dataset.zip((dataset, coins)).map(
-            lambda image, flip: tf.cond(flip, lambda: tf.reverse(image, axis=[1]), lambda: image),
+            lambda images, flip: tf.nest.map_structure(
+                lambda image: tf.cond(flip, lambda: tf.reverse(image, axis=[1]), lambda: image), images),
             num_parallel_calls=autotune)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
-    dataset = dataset.map(lambda faces: pixels_to_normalized(tf.cast(faces, tf.float32)), num_parallel_calls=autotune)
+    dataset = dataset.map(lambda *faces: tf.nest.map_structure(
+        lambda batch: pixels_to_normalized(tf.cast(batch, tf.float32)), faces[0] if len(faces) == 1 else faces),
+        num_parallel_calls=autotune)
     return dataset.prefetch(autotune)
+
+
+def model_inputs(dataset):
+    """Return the model-input batches of a training dataset (dropping ``--feature_target=crop``'s targets)."""
+    if isinstance(dataset.element_spec, tuple):
+        return dataset.map(lambda faces, targets: faces)
+    return dataset
 
 
 def write_bad_files_log(path, bad):
@@ -128,7 +142,7 @@ class TrainingImages(NamedTuple):
 def load_training_images(dataset, data_dir, *, image_size, input_image_size=None, batch_size, seed, cache=False,
                          center_crop=False, strict=False, bad_files_log=None, tfds_download=False, split="train",
                          num_synthetic=4000, attribute_file=None, shuffle=True, repeat=True, progress=True,
-                         random_flip=False):
+                         random_flip=False, target_size=None):
     """Return ``TrainingImages(dataset, description, num_images, framing)`` of normalised training batches.
 
     ``dataset`` is one of:
@@ -142,7 +156,8 @@ def load_training_images(dataset, data_dir, *, image_size, input_image_size=None
       "synthetic" ``num_synthetic`` generated faces drawn at ``image_size`` (seeded by ``seed``).
     Photos are framed by ``framing.training_framing`` (``center_crop``: CelebA's crop; else
     crop-or-pad to ``input_image_size``, default 160). The dataset is endless (``repeat``) and
-    shuffled with ``seed``; ``random_flip`` mirrors half the images.
+    shuffled with ``seed``; ``random_flip`` mirrors half the images. ``target_size`` (photo sources
+    only) adds each photo's crop at that size (see ``make_image_dataset``).
     """
     framing = training_framing(dataset, image_size, input_image_size=input_image_size, center_crop=center_crop)
     applied = framing
@@ -193,8 +208,11 @@ def load_training_images(dataset, data_dir, *, image_size, input_image_size=None
         raise DataError(f"unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}")
     if dataset in ("folder", "celeba", "celeb_a") and framing.crop == "crop_or_pad":
         _warn_if_upsampled(framing, framing.crop_size, framing.crop_size, f"the crops of {data_dir}")
+    if target_size and dataset not in ("folder", "celeba", "celeb_a"):
+        raise DataError(f"a feature target at the crop size needs photos (folder, celeba, celeb_a); the {dataset} "
+                        f"faces are at the model size already")
     batches = make_image_dataset(source, framing=applied, batch_size=batch_size, shuffle=shuffle, seed=seed,
-                                 cache=cache, repeat=repeat, random_flip=random_flip)
+                                 cache=cache, repeat=repeat, random_flip=random_flip, target_size=target_size)
     return TrainingImages(batches, description, len(good), framing)
 
 

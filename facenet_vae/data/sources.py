@@ -1,4 +1,8 @@
-"""The names of the data sources (no TensorFlow here, so command-line tools can check flags before it loads)."""
+"""The names of the data sources and facenet's crop size (no TensorFlow here, so command-line tools can check flags before it loads)."""
 
 # The one list of data sources; training, evaluation and generation name them the same way.
 DATASETS = ("folder", "celeba", "celeb_a", "npz", "synthetic")
+
+# facenet's input_image_size: its photos are cropped or padded to this side before the resize to
+# the model size, and its feature network sees them at this size.
+FACENET_CROP_SIZE = 160

@@ -9,6 +9,7 @@ REDUCTIONS = ("sum", "mean")                    # facenet's sum over the batch; 
 FEATURE_NETWORKS = ("vgg19", "vgg16", "facenet")
 FACENET_STEM_LAYERS = ("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3")
 DEFAULT_VGG_LAYERS = "vgg123"
+FEATURE_TARGETS = ("model_input", "crop")       # the model-size input resized up; facenet's full-size crop
 MIXED_PRECISION = ("none", "float16", "bfloat16")
 LEARNING_RATE_SCHEDULES = ("cosine", "exponential")
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")

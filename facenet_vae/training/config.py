@@ -7,11 +7,11 @@ import dataclasses
 import os
 from typing import Optional
 
-from facenet_vae.data.sources import DATASETS
+from facenet_vae.data.sources import DATASETS, FACENET_CROP_SIZE
 from facenet_vae.model.definitions import DEFAULT_VAE_DEF, DEFAULT_WEIGHTS_INIT, VAE_DEFINITIONS, WEIGHTS_INITS
 from facenet_vae.settings import check_choices, setting
 from facenet_vae.training.feature_layers import resolve_layer_names
-from facenet_vae.training.choices import (DEFAULT_VGG_LAYERS, FACENET_STEM_LAYERS, FEATURE_NETWORKS,
+from facenet_vae.training.choices import (DEFAULT_VGG_LAYERS, FACENET_STEM_LAYERS, FEATURE_NETWORKS, FEATURE_TARGETS,
                                           LEARNING_RATE_SCHEDULES, LOSS_TYPES, MIXED_PRECISION, REDUCTIONS,
                                           STRATEGIES, VERBOSITY)
 
@@ -58,6 +58,11 @@ class TrainConfig:
     loss_features: Optional[str] = setting(
         None, f"Comma-separated feature layers, or vgg123 / vgg345; default {DEFAULT_VGG_LAYERS} for VGG, "
         f"{','.join(FACENET_STEM_LAYERS)} for facenet.", group="objective")
+    feature_target: str = setting(
+        "model_input", "What the feature loss compares the reconstruction with: model_input, the model-size input "
+        "face resized to the feature network's input size (any source); crop, the photo's crop at "
+        "--input_image_size before the resize to the model size, as facenet's train_vae.py (facenet network, "
+        "photo sources only).", choices=FEATURE_TARGETS, group="objective")
     alfa: float = setting(1.0, "Kullback-Leibler divergence loss factor.", group="objective", minimum=0.0,
                           finite=True)
     beta: float = setting(0.5, "Feature (PERCEPTUAL) loss factor; in PLAIN mode the default pixel weight.",
@@ -122,7 +127,18 @@ class TrainConfig:
             raise ValueError(f"--dataset={self.resolved_dataset()} needs --data_dir")
         if self.reconstruction_loss_type == "PERCEPTUAL":
             resolve_layer_names(self.perceptual_model, self.resolved_loss_features())
+        if self.feature_target == "crop":
+            if self.reconstruction_loss_type != "PERCEPTUAL" or self.perceptual_model != "facenet":
+                raise ValueError("--feature_target=crop needs --reconstruction_loss_type=PERCEPTUAL with "
+                                 "--perceptual_model=facenet (the VGG networks take model-size images)")
+            if self.resolved_dataset() in ("npz", "synthetic"):
+                raise ValueError(f"--feature_target=crop needs photos (folder, celeba, celeb_a); "
+                                 f"--dataset={self.resolved_dataset()} holds faces at the model size already")
         return self
+
+    def feature_input_size(self):
+        """Return the side the facenet feature network's input is resized to (and the crop target's size)."""
+        return self.input_image_size or FACENET_CROP_SIZE
 
     def resolved_dataset(self):
         """Return the data set kind, inferring it from ``data_dir`` when ``dataset`` is unset."""

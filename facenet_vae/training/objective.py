@@ -41,11 +41,12 @@ class Objective:
         return [TOTAL, "kl_loss", "reconstruction_loss", "pixel_loss"] + [
             f"{name}_loss" for name in self.feature_layer_names]
 
-    def terms(self, images, reconstruction, mean, log_variance, global_batch_size=None):
+    def terms(self, images, reconstruction, mean, log_variance, global_batch_size=None, feature_targets=None):
         """Return ``{term name: float32 scalar}`` for one (replica's share of a) batch; ``loss`` is the total.
 
         ``global_batch_size``: the batch over all replicas, so that replicas' terms add up to the
-        single-device objective (default: this batch's size).
+        single-device objective (default: this batch's size). ``feature_targets``: the images whose
+        features the reconstruction's are compared with (facenet's full-size crops), else ``images``.
         """
         terms = {"kl_loss": losses.kl_loss(mean, log_variance, global_batch_size),
                  "pixel_loss": losses.pixel_loss(images, reconstruction, self.reduction, global_batch_size)}
@@ -53,7 +54,8 @@ class Objective:
         if self.feature_network is not None:
             # The target's features need no gradient: computed forward-only, so the feature
             # network's backward pass runs over the reconstruction alone.
-            target_features = self.feature_network(tf.stop_gradient(tf.cast(images, tf.float32)))
+            targets = images if feature_targets is None else feature_targets
+            target_features = self.feature_network(tf.stop_gradient(tf.cast(targets, tf.float32)))
             reconstructed_features = self.feature_network(tf.cast(reconstruction, tf.float32))
             for name in self.feature_layer_names:
                 term = losses.feature_loss(tf.stop_gradient(target_features[name]), reconstructed_features[name],

@@ -11,6 +11,7 @@ import keras
 import tensorflow as tf
 
 from facenet_vae.data import load_training_images
+from facenet_vae.data.pipeline import model_inputs
 from facenet_vae.generation.image_grid import to_uint8_pixels
 from facenet_vae.model import DfcVae, get_definition
 from facenet_vae.settings import flag_lines
@@ -34,7 +35,7 @@ def make_feature_extractor(config, image_size):
         return None
     return build_feature_extractor(
         config.perceptual_model, config.resolved_loss_features(), weights=config.perceptual_weights,
-        input_image_size=config.input_image_size or 160, image_size=image_size)
+        input_image_size=config.feature_input_size(), image_size=image_size)
 
 
 def make_objective(config, image_size):
@@ -50,7 +51,8 @@ def load_data(config, image_size, run_dir, seed):
         input_image_size=config.input_image_size, batch_size=config.batch_size,
         seed=seed, cache=config.cache, center_crop=config.center_crop, strict=config.strict,
         bad_files_log=run_folder.join(run_dir, "bad_files.txt"), tfds_download=config.tfds_download,
-        num_synthetic=config.num_synthetic, random_flip=config.random_flip)
+        num_synthetic=config.num_synthetic, random_flip=config.random_flip,
+        target_size=config.feature_input_size() if config.feature_target == "crop" else None)
 
 
 def _open_run(config, chief=True):
@@ -148,7 +150,7 @@ def _start(config, strategy, run_dir, chief):
         run_folder.write_model_config(run_dir, vae)
     log.info("data: %s; framing: %s; objective: %s", training_images.description,
                  training_images.framing.describe(), describe_objective(config, objective))
-    sample_images = next(iter(dataset))[:8]
+    sample_images = next(iter(model_inputs(dataset)))[:8]
     hparams = {name: value for name, value in dataclasses.asdict(config).items()
                if isinstance(value, (bool, int, float, str))}
     callbacks = [TrainingMonitor(write_dir, vae, checkpoints, config.save_every_n_steps, config.max_nrof_steps,
@@ -187,7 +189,8 @@ def finish_run(run_dir, model, config, dataset=None):
     inference_model = DfcVae(model.vae_def, model.latent_var_size, framing=model.framing)
     inference_model.set_weights(model.get_weights())
     if config.recalibrate_batch_norm and dataset is not None:
-        used = recalibrate_batch_norm_on_batches(inference_model, dataset.take(RECALIBRATION_BATCHES), config.seed)
+        used = recalibrate_batch_norm_on_batches(inference_model, model_inputs(dataset).take(RECALIBRATION_BATCHES),
+                                                  config.seed)
         log.info("batch-norm statistics re-estimated on %d training images with the final weights", used)
     run_folder.save_model_file(inference_model, run_folder.join(run_dir, "model.keras"))
     write_prior_samples(inference_model, run_folder.join(run_dir, "samples.png"), seed=config.seed)

@@ -36,13 +36,17 @@ class VaeTrainer(keras.Model):
         return self.vae(images, training=training)
 
     def train_step(self, data):
-        """One optimiser step on the objective (float32 terms, loss-scaled); returns the trackers' means."""
-        images = _images_from(data)
+        """One optimiser step on the objective (float32 terms, loss-scaled); returns the trackers' means.
+
+        ``data`` is a batch of normalised images, or ``(images, feature targets)``.
+        """
+        images, targets = _images_and_targets(data)
         with tf.GradientTape() as tape:
             mean, log_variance = self.vae.encode(images, training=True)
             latent = self.vae.sample_latent(mean, log_variance, noise=self._latent_noise(mean))
             reconstruction = self.vae.decode(latent, training=True)
-            terms = self.objective.terms(images, reconstruction, mean, log_variance, _global_batch_size(images))
+            terms = self.objective.terms(images, reconstruction, mean, log_variance, _global_batch_size(images),
+                                         feature_targets=targets)
             scaled_loss = self.optimizer.scale_loss(terms["loss"])
         variables = self.vae.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)
@@ -53,10 +57,10 @@ class VaeTrainer(keras.Model):
 
     def test_step(self, data):
         """The objective on a batch without a weight update (inference batch norm, sampled latents)."""
-        images = _images_from(data)
+        images, targets = _images_and_targets(data)
         reconstruction, mean, log_variance = self.vae.forward(images, training=False, sample=True)
         return self._update_trackers(self.objective.terms(images, reconstruction, mean, log_variance,
-                                                          _global_batch_size(images)))
+                                                          _global_batch_size(images), feature_targets=targets))
 
     def _latent_noise(self, mean):
         """Return this replica's rows of the global batch's N(0, I) noise, drawn statelessly from (seed, step)."""
@@ -89,8 +93,11 @@ class VaeTrainer(keras.Model):
         return logs
 
 
-def _images_from(data):
-    return data[0] if isinstance(data, (tuple, list)) else data
+def _images_and_targets(data):
+    """Split a batch into (images, feature targets or None)."""
+    if isinstance(data, (tuple, list)):
+        return data[0], (data[1] if len(data) > 1 else None)
+    return data, None
 
 
 def _global_batch_size(images):
