@@ -92,8 +92,8 @@ def test_fitted_samples_pass_for_real_faces_where_prior_samples_do_not(shipped, 
     """A classifier two-sample test (Lopez-Paz & Oquab 2017): held-out real faces against decoded samples.
 
     Cross-validated accuracy near 0.5 means the samples cannot be told from real faces. N(0, I) draws
-    fall between the faces this model learnt (measured 0.98); draws from the Gaussian fitted to the
-    training latents land on faces (measured 0.58).
+    often fall between the faces this model learnt (measured 0.92); draws from the Gaussian fitted to
+    the training latents land on faces (measured 0.59).
     """
     count = 400
     real = celeba_npz["images"][celeba_npz["celeba_partition"] != 0][:count].reshape(count, -1) / 255.0

@@ -1,9 +1,10 @@
 """Where random faces come from: facenet's N(0, I) prior, or a Gaussian fitted to the training faces' latents.
 
-A DFC-VAE trained with a strong reconstruction weight leaves its aggregate posterior (the latent
-means of the training faces) wider than N(0, I) and shifted: the shipped CelebA model's means have
-a standard deviation of 1.3 to 2.2 per dimension. Decoding N(0, I) draws then lands between the
-faces the decoder learnt, and gives blurred colour fields. Fitting a full-covariance Gaussian to the
+A DFC-VAE trained for a short while, or with a strong reconstruction weight, leaves its aggregate
+posterior (the latent means of the training faces) wider than N(0, I), shifted and correlated: the
+shipped CelebA model's means have a standard deviation of 0.87 to 2.11 per dimension (1.3 to 2.2
+for its predecessor, trained with an 18x stronger pixel weight). Decoding N(0, I) draws then often
+lands between the faces the decoder learnt, and gives blurred mixtures or colour fields. Fitting a full-covariance Gaussian to the
 training latents and sampling from it (ex-post density estimation, Ghosh et al. 2020, "From
 variational to deterministic autoencoders") gives faces from the same decoder. The latents are the
 ones ``--mode=attributes`` already stores in ``attribute_vectors.h5``.
