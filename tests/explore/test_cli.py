@@ -54,7 +54,8 @@ class ServerProcess:
     def stop(self):
         """Ctrl-C; return (exit status, the rest of stdout)."""
         self.process.send_signal(signal.SIGINT)
-        code = self.process.wait(timeout=60)
+        # As generous as the start: TensorFlow's teardown took over 60 s while a benchmark and the suite shared 2 cores.
+        code = self.process.wait(timeout=START_TIMEOUT_S)
         rest = []
         while (line := self.lines.get(timeout=10)) is not None:
             rest.append(line)
