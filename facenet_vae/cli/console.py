@@ -87,8 +87,9 @@ def fail(tool, message, code=EXIT_FAILED):
 def parse_command_line(tool, argv, flag_values, doc):
     """Parse ``argv`` (program name first) into ``flag_values``; return the positional arguments.
 
-    ``--help`` prints ``doc`` and the flags by group (``settings.grouped_help``) and exits with EXIT_OK; an unknown flag or a
-    bad value prints one ``<tool>: error:`` line and exits with EXIT_USAGE. TensorFlow is not loaded.
+    ``--help`` prints ``doc`` and the flags by group (``settings.grouped_help``) and exits with
+    EXIT_OK; an unknown flag or a bad value prints one ``<tool>: error:`` line and exits with
+    EXIT_USAGE. TensorFlow is not loaded.
     """
     if any(arg in HELP_ARGUMENTS for arg in argv[1:]):
         try:

@@ -13,7 +13,7 @@ from facenet_vae.data.folders import image_paths_from_folder
 from facenet_vae.data.framing import Framing, training_framing
 from facenet_vae.data.images import read_image, scan_images
 from facenet_vae.data.npz_faces import as_rgb_uint8, read_npz_faces
-from facenet_vae.data.sources import DATASETS
+from facenet_vae.data.sources import DATASETS, PHOTO_SOURCES
 from facenet_vae.data.tfds_celeb_a import open_celeb_a
 from facenet_vae.data.synthetic import generate_synthetic_faces
 from facenet_vae.model.normalization import pixels_to_normalized
@@ -206,9 +206,9 @@ def load_training_images(dataset, data_dir, *, image_size, input_image_size=None
                        f"at {image_size}px (seed {0 if seed is None else seed})")
     else:
         raise DataError(f"unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}")
-    if dataset in ("folder", "celeba", "celeb_a") and framing.crop == "crop_or_pad":
+    if dataset in PHOTO_SOURCES and framing.crop == "crop_or_pad":
         _warn_if_upsampled(framing, framing.crop_size, framing.crop_size, f"the crops of {data_dir}")
-    if target_size and dataset not in ("folder", "celeba", "celeb_a"):
+    if target_size and dataset not in PHOTO_SOURCES:
         raise DataError(f"a feature target at the crop size needs photos (folder, celeba, celeb_a); the {dataset} "
                         f"faces are at the model size already")
     batches = make_image_dataset(source, framing=applied, batch_size=batch_size, shuffle=shuffle, seed=seed,

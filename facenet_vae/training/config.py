@@ -7,7 +7,7 @@ import dataclasses
 import os
 from typing import Optional
 
-from facenet_vae.data.sources import DATASETS, FACENET_CROP_SIZE
+from facenet_vae.data.sources import DATASETS, FACENET_CROP_SIZE, PHOTO_SOURCES
 from facenet_vae.model.definitions import DEFAULT_VAE_DEF, DEFAULT_WEIGHTS_INIT, VAE_DEFINITIONS, WEIGHTS_INITS
 from facenet_vae.settings import check_choices, setting
 from facenet_vae.training.feature_layers import resolve_layer_names
@@ -131,7 +131,7 @@ class TrainConfig:
             if self.reconstruction_loss_type != "PERCEPTUAL" or self.perceptual_model != "facenet":
                 raise ValueError("--feature_target=crop needs --reconstruction_loss_type=PERCEPTUAL with "
                                  "--perceptual_model=facenet (the VGG networks take model-size images)")
-            if self.resolved_dataset() in ("npz", "synthetic"):
+            if self.resolved_dataset() not in PHOTO_SOURCES:
                 raise ValueError(f"--feature_target=crop needs photos (folder, celeba, celeb_a); "
                                  f"--dataset={self.resolved_dataset()} holds faces at the model size already")
         return self
