@@ -1,5 +1,5 @@
 """Atomic file writes: a crash never leaves a half-written file under the final name (local disks);
-remote paths (``gs://``...) go through tf.io.gfile."""
+remote paths (``gs://``...) go through tf.io.gfile, for reads too. TensorFlow loads only for those."""
 import contextlib
 import os
 import tempfile
@@ -58,3 +58,13 @@ def write_file(path, data):
     with tf.io.gfile.GFile(path, "wb" if isinstance(data, bytes) else "w") as handle:
         handle.write(data)
     return path
+
+
+def read_text(path):
+    """Return the text of ``path``: a local file, or a remote one through tf.io.gfile."""
+    if not is_remote(path):
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    import tensorflow as tf  # noqa: PLC0415
+    with tf.io.gfile.GFile(path, "r") as handle:
+        return handle.read()

@@ -14,6 +14,7 @@ import typing
 
 from absl import app, flags
 
+RUN_FLAGS_FILE = "flags.txt"   # the flagfile (flag_lines) a training run keeps in its folder; a resume reads it
 GROUPS = ("data", "model", "objective", "optimisation", "generation", "evaluation", "run", "distribution", "output")
 
 

@@ -112,11 +112,32 @@ def test_flagfile_repeats_a_run_and_keep_optimizer_false_leaves_it_out(tmp_path)
     assert [line for line in arguments[0] if not line.startswith("run_name")] == \
         [line for line in arguments[1] if not line.startswith("run_name")]
 
-    # A model-only checkpoint still resumes at its step (Adam's moments start again).
-    resumed = _train(*TINY, f"--resume={base / 'first'}", "--max_nrof_steps=4", "--save_every_n_steps=2",
-                     "--verbose=0")
+    # A model-only checkpoint still resumes at its step (Adam's moments start again). The resume names no
+    # other setting: the run's own (flags.txt) apply, and the command line's override them.
+    resumed = _train(f"--resume={base / 'first'}", "--max_nrof_steps=4", "--save_every_n_steps=2", "--verbose=0")
     assert resumed.returncode == 0, resumed.stderr
     assert tf.train.latest_checkpoint(str(base / "first" / "checkpoints")).endswith("ckpt-4")
+    resumed_settings = (base / "first" / "arguments.txt").read_text().split("# resumed")[1].splitlines()
+    for line in ("vae_def: dfc_vae", "latent_var_size: 8", "reconstruction_loss_type: PLAIN", "seed: 5",
+                 "keep_optimizer: False", "max_nrof_steps: 4", "save_every_n_steps: 2"):
+        assert line in resumed_settings, line
+
+
+def test_resume_reads_the_runs_flags_and_says_what_it_left_out(tmp_path):
+    missing = _train(f"--resume={tmp_path}", "--latent_var_size=0", timeout=60)
+    assert missing.returncode == 2
+    assert f"warning: {tmp_path / 'flags.txt'} does not exist: resuming with the command line's settings only" \
+        in missing.stderr, missing.stderr
+
+    (tmp_path / "flags.txt").write_text("# python train_vae.py --flagfile=flags.txt\n--latent_var_size=0\n")
+    bad = _train(f"--resume={tmp_path}", timeout=60)
+    assert bad.returncode == 2 and "flags.txt" in bad.stderr and "latent_var_size" in bad.stderr, bad.stderr
+
+    (tmp_path / "flags.txt").write_text("--an_old_setting=3\n--nono_such_switch\n--latent_var_size=-1\n")
+    overridden = _train(f"--resume={tmp_path}", "--latent_var_size=0", timeout=60)
+    assert overridden.returncode == 2
+    assert "ignoring --an_old_setting=3" in overridden.stderr and "ignoring --nono_such_switch" in overridden.stderr
+    assert "latent_var_size" in overridden.stderr.splitlines()[-1] and "0" in overridden.stderr.splitlines()[-1]
 
 
 def test_savedmodel_export_is_quiet_and_verbose_3_restores_tensorflow_log(tmp_path):

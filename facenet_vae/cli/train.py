@@ -6,6 +6,8 @@ On aligned faces with facenet's perceptual loss (VGG19 ImageNet weights from Ker
     python train_vae.py --data_dir=~/datasets/casia_mtcnnpy_182 --perceptual_model=vgg19
 Again, with the settings of an earlier run:
     python train_vae.py --flagfile=RUN/flags.txt --run_name=again
+Continue a run with its own settings (flags given here override them):
+    python train_vae.py --resume=RUN --max_nrof_steps=100000
 """
 import logging as python_logging
 import os
@@ -15,6 +17,7 @@ import warnings
 from absl import flags, logging
 
 from facenet_vae import settings
+from facenet_vae.atomic_files import is_remote, read_text
 from facenet_vae.cli.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, import_tensorflow, quiet_tensorflow
 from facenet_vae.training.config import TrainConfig
 
@@ -33,13 +36,66 @@ def parse_config(argv):
     """
     if "vae_def" not in FLAGS:
         settings.define_flags(TrainConfig, FLAGS, "facenet_vae.cli.train")
+    source = ""
     try:
         rest = FLAGS(argv)
+        if FLAGS.resume:
+            source = f" (settings: {_run_flags_path(FLAGS.resume)}, then the command line)"
+            rest = _parse_with_run_flags(FLAGS.resume, argv)
         if len(rest) > 1:
             raise flags.Error(f"unexpected arguments: {' '.join(rest[1:])}")
         return settings.from_flags(TrainConfig, FLAGS).validate()
-    except (flags.Error, ValueError) as error:
+    except flags.Error as error:
         sys.exit(fail(_tool(), error, EXIT_USAGE))
+    except ValueError as error:
+        sys.exit(fail(_tool(), f"{error}{source}", EXIT_USAGE))
+
+
+def _run_flags_path(run_dir):
+    if is_remote(run_dir):
+        return f"{run_dir.rstrip('/')}/{settings.RUN_FLAGS_FILE}"
+    return os.path.join(os.path.expanduser(run_dir), settings.RUN_FLAGS_FILE)
+
+
+def _run_flag_lines(run_dir):
+    """Return the ``--name=value`` lines of the run folder's ``flags.txt``, the settings a resume keeps.
+
+    A resumed run trains on with the settings it was started with; the command line, parsed after
+    them, overrides any of them. Without ``flags.txt`` (older run folders) only the command line's
+    settings apply; lines naming settings this version lacks are left out. Both are warned about.
+    """
+    path = _run_flags_path(run_dir)
+    try:
+        text = read_text(path)
+    except FileNotFoundError:   # run folders of versions before flags.txt
+        print(f"{_tool()}: warning: {path} does not exist: resuming with the command line's settings only",
+              file=sys.stderr)
+        return []
+    except (OSError, UnicodeDecodeError) as error:
+        raise flags.Error(f"--resume={run_dir}: cannot read the run's settings {path} ({error})") from error
+    lines = [line.strip() for line in text.splitlines() if line.strip().startswith("--")]
+    known = [line for line in lines if _flag_name(line) in FLAGS]
+    for line in lines:
+        if line not in known:   # a setting an older version had: kept out, and said so
+            print(f"{_tool()}: warning: {path}: ignoring {line}, which this version does not know", file=sys.stderr)
+    return known
+
+
+def _flag_name(line):
+    name = line[2:].split("=", 1)[0]
+    return name[2:] if name not in FLAGS and name.startswith("no") and "=" not in line else name
+
+
+def _parse_with_run_flags(run_dir, argv):
+    """Parse the resumed run's ``flags.txt`` and then ``argv`` (which wins); returns absl's leftover arguments."""
+    run_lines = _run_flag_lines(run_dir)
+    FLAGS.unparse_flags()
+    try:
+        FLAGS([argv[0], *run_lines])
+    except flags.Error as error:
+        raise flags.Error(f"--resume={run_dir}: the run's {settings.RUN_FLAGS_FILE}: {error}") from error
+    FLAGS.unparse_flags()
+    return FLAGS([argv[0], *run_lines, *argv[1:]])
 
 
 class _OneLine(python_logging.Formatter):

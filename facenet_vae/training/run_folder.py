@@ -22,14 +22,14 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from facenet_vae.atomic_files import is_remote, save_keras_model, write_file
+from facenet_vae.atomic_files import is_remote, read_text, save_keras_model, write_file
 from facenet_vae.data.framing import Framing
 from facenet_vae.model import DfcVae
+from facenet_vae.settings import RUN_FLAGS_FILE
 
 CHECKPOINT_SUBDIR = "checkpoints"
 MODEL_CONFIG_FILE = "model_config.json"
 ARGUMENTS_FILE = "arguments.txt"
-FLAGS_FILE = "flags.txt"
 
 
 class RunFolderError(ValueError):
@@ -48,12 +48,6 @@ def join(folder, *names):
 def expand(path):
     """Return ``path`` with ``~`` expanded (remote paths unchanged)."""
     return str(path) if is_remote(path) else os.path.expanduser(str(path))
-
-
-def read_text(path):
-    """Return the text of ``path`` (local or remote)."""
-    with tf.io.gfile.GFile(path, "r") as handle:
-        return handle.read()
 
 
 def save_model_file(model, path):
@@ -108,7 +102,7 @@ def write_arguments(run_dir, arguments, flag_lines, append=False):
     previous = ""
     if append and tf.io.gfile.exists(path):
         previous = read_text(path) + "\n# resumed\n"
-    write_file(join(run_dir, FLAGS_FILE), f"# python train_vae.py --flagfile={join(run_dir, FLAGS_FILE)}\n"
+    write_file(join(run_dir, RUN_FLAGS_FILE), f"# python train_vae.py --flagfile={join(run_dir, RUN_FLAGS_FILE)}\n"
                + "".join(line + "\n" for line in flag_lines))
     return write_file(path, previous + lines)
 
