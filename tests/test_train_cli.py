@@ -122,6 +122,14 @@ def test_flagfile_repeats_a_run_and_keep_optimizer_false_leaves_it_out(tmp_path)
                  "keep_optimizer: False", "max_nrof_steps: 4", "save_every_n_steps: 2"):
         assert line in resumed_settings, line
 
+    # The run's machines (the distribution settings) are not resumed: a multi-worker run's chief checkpoint
+    # continues on one device.
+    with open(flagfile, "a", encoding="utf-8") as handle:
+        handle.write("--strategy=multi_worker\n")
+    moved = _train(f"--resume={base / 'first'}", "--max_nrof_steps=6", "--verbose=0")
+    assert moved.returncode == 0, moved.stderr
+    assert tf.train.latest_checkpoint(str(base / "first" / "checkpoints")).endswith("ckpt-6")
+
 
 def test_resume_reads_the_runs_flags_and_says_what_it_left_out(tmp_path):
     missing = _train(f"--resume={tmp_path}", "--latent_var_size=0", timeout=60)

@@ -62,7 +62,8 @@ def _run_flag_lines(run_dir):
 
     A resumed run trains on with the settings it was started with; the command line, parsed after
     them, overrides any of them. Without ``flags.txt`` (older run folders) only the command line's
-    settings apply; lines naming settings this version lacks are left out. Both are warned about.
+    settings apply; lines naming settings this version lacks are left out. Both are warned about. The
+    distribution settings (``--strategy``, ``--cpu_replicas``) are never taken from the run.
     """
     path = _run_flags_path(run_dir)
     try:
@@ -78,7 +79,13 @@ def _run_flag_lines(run_dir):
     for line in lines:
         if line not in known:   # a setting an older version had: kept out, and said so
             print(f"{_tool()}: warning: {path}: ignoring {line}, which this version does not know", file=sys.stderr)
-    return known
+    return [line for line in known if _flag_name(line) not in _WHERE_IT_RUNS]
+
+
+# The distribution settings describe the machines of a run, not the run: a resume may move it, e.g.
+# a multi-worker run's chief checkpoint onto one device. They come from the command line only.
+_WHERE_IT_RUNS = frozenset(field.name for field, _ in settings.settings_of(TrainConfig)
+                           if field.metadata["group"] == "distribution")
 
 
 def _flag_name(line):
