@@ -2,6 +2,7 @@
 remote paths (``gs://``...) go through tf.io.gfile, for reads too. TensorFlow loads only for those."""
 import contextlib
 import os
+import posixpath
 import tempfile
 
 
@@ -48,6 +49,16 @@ def atomic_write(path, data):
 def is_remote(path):
     """Return True for a path with a URL scheme (``gs://``, ``s3://``...), written through tf.io.gfile only."""
     return "://" in str(path)
+
+
+def join(folder, *names):
+    """Join path parts, with ``/`` for remote folders."""
+    return posixpath.join(folder, *names) if is_remote(folder) else os.path.join(folder, *names)
+
+
+def expand(path):
+    """Return ``path`` with ``~`` expanded (remote paths unchanged)."""
+    return str(path) if is_remote(path) else os.path.expanduser(str(path))
 
 
 def write_file(path, data):

@@ -17,7 +17,7 @@ import warnings
 from absl import flags, logging
 
 from facenet_vae import settings
-from facenet_vae.atomic_files import is_remote, read_text
+from facenet_vae.atomic_files import expand, join, read_text
 from facenet_vae.cli.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, import_tensorflow, quiet_tensorflow
 from facenet_vae.training.config import TrainConfig
 
@@ -52,9 +52,7 @@ def parse_config(argv):
 
 
 def _run_flags_path(run_dir):
-    if is_remote(run_dir):
-        return f"{run_dir.rstrip('/')}/{settings.RUN_FLAGS_FILE}"
-    return os.path.join(os.path.expanduser(run_dir), settings.RUN_FLAGS_FILE)
+    return join(expand(run_dir), settings.RUN_FLAGS_FILE)
 
 
 def _run_flag_lines(run_dir):
@@ -74,12 +72,14 @@ def _run_flag_lines(run_dir):
         return []
     except (OSError, UnicodeDecodeError) as error:
         raise flags.Error(f"--resume={run_dir}: cannot read the run's settings {path} ({error})") from error
-    lines = [line.strip() for line in text.splitlines() if line.strip().startswith("--")]
-    known = [line for line in lines if _flag_name(line) in FLAGS]
-    for line in lines:
-        if line not in known:   # a setting an older version had: kept out, and said so
+    kept = []
+    for line in (line.strip() for line in text.splitlines()):
+        name = _flag_name(line) if line.startswith("--") else None
+        if name is not None and name not in FLAGS:   # a setting an older version had: kept out, and said so
             print(f"{_tool()}: warning: {path}: ignoring {line}, which this version does not know", file=sys.stderr)
-    return [line for line in known if _flag_name(line) not in _WHERE_IT_RUNS]
+        elif name is not None and name not in _WHERE_IT_RUNS:
+            kept.append(line)
+    return kept
 
 
 # The distribution settings describe the machines of a run, not the run: a resume may move it, e.g.

@@ -16,13 +16,12 @@ written atomically (temporary file + rename).
 import datetime
 import json
 import os
-import posixpath
 import tempfile
 
 import numpy as np
 import tensorflow as tf
 
-from facenet_vae.atomic_files import is_remote, read_text, save_keras_model, write_file
+from facenet_vae.atomic_files import expand, is_remote, join, read_text, save_keras_model, write_file
 from facenet_vae.data.framing import Framing
 from facenet_vae.model import DfcVae
 from facenet_vae.settings import RUN_FLAGS_FILE
@@ -38,16 +37,6 @@ class RunFolderError(ValueError):
 
 class NonFiniteStateError(RuntimeError):
     """Training produced NaN/inf; nothing non-finite is ever written to a checkpoint."""
-
-
-def join(folder, *names):
-    """Join path parts, with ``/`` for remote folders."""
-    return posixpath.join(folder, *names) if is_remote(folder) else os.path.join(folder, *names)
-
-
-def expand(path):
-    """Return ``path`` with ``~`` expanded (remote paths unchanged)."""
-    return str(path) if is_remote(path) else os.path.expanduser(str(path))
 
 
 def save_model_file(model, path):
