@@ -79,6 +79,9 @@ def test_reconstruction_metrics_keys_and_shape_checks(pixel_pair):
     assert result["psnr_of_mean_mse"] == pytest.approx(10 * math.log10(255 ** 2 / result["mse"]))
     with pytest.raises(ValueError, match="shapes differ"):
         metrics.mse(images, noisy[:2])
+    psnrs = metrics.per_image_psnr(images, noisy)
+    assert result["psnr_standard_error"] == pytest.approx(np.std(psnrs, ddof=1) / math.sqrt(len(psnrs)))
+    assert metrics.reconstruction_metrics(images, images)["psnr_standard_error"] is None  # infinite PSNRs
 
 
 # -- attribute prediction -----------------------------------------------------------------------
@@ -111,6 +114,13 @@ def test_linear_code_is_predicted_and_random_labels_are_not():
     accuracies = [row["accuracy"] for row in section["per_attribute"].values()]
     assert section["mean_accuracy"] == pytest.approx(np.mean(accuracies))
     assert classifiers.predict(test_z).shape == (400, 4)
+    # Each face's fraction right averages to the same mean; its spread gives the standard error.
+    face_accuracy = classifiers.face_accuracy(test_z, test_y)
+    assert face_accuracy.shape == (400,) and set(np.unique(face_accuracy)) <= {0.0, 0.25, 0.5, 0.75, 1.0}
+    assert face_accuracy.mean() == pytest.approx(section["mean_accuracy"])
+    assert section["mean_accuracy_standard_error"] == pytest.approx(np.std(face_accuracy, ddof=1) / 20.0)
+    assert 0.003 < section["mean_accuracy_standard_error"] < 0.02
+    assert attribute_prediction.standard_error([0.5]) is None
 
 
 def test_constant_training_attribute_predicts_the_constant():
@@ -388,7 +398,18 @@ def test_cli_writes_report_and_figures(tmp_path, tiny_model_and_faces):
     assert len(result["latent"]["kl_per_dimension"]) == 8
     assert 0 <= result["editing"]["Smiling"]["success_rate"] <= 1
     assert result["reconstruction_stored_batch_norm"]["mse"] > 0
+    # per_face.npz: what the report's means and standard errors are made of, face by face.
+    assert result["per_face"] == "per_face.npz"
+    with np.load(output_dir / "per_face.npz") as per_face:
+        assert per_face["psnr"].shape == per_face["attribute_accuracy"].shape == (80,)
+        assert per_face["psnr"].mean() == pytest.approx(result["reconstruction"]["psnr"])
+        assert per_face["attribute_accuracy"].mean() == pytest.approx(result["attribute_prediction"]["mean_accuracy"])
+    assert result["reconstruction"]["psnr_standard_error"] > 0
+    assert result["attribute_prediction"]["mean_accuracy_standard_error"] > 0
+    assert " ± " in completed.stdout
     markdown = (output_dir / "report.md").read_text()
+    assert f"{100 * result['attribute_prediction']['mean_accuracy']:.1f}% ± " in markdown
+    assert f"{result['reconstruction']['psnr']:.2f} ± " in markdown
     for name in ("reconstructions.png", "prior_samples.png", "latent_pca.png", "attribute_accuracy.png"):
         assert f"]({name})" in markdown
         image = tf.io.decode_png(tf.io.read_file(str(output_dir / name))).numpy()
@@ -405,6 +426,8 @@ def test_folder_without_attributes_reports_reconstruction_and_latent_only(tmp_pa
                               output_dir=str(tmp_path / "out"), num_figure_images=4)
     result = run_evaluation(config, vae=load_vae(model_path))
     assert "attribute_prediction" not in result and "editing" not in result
+    with np.load(tmp_path / "out" / "per_face.npz") as per_face:
+        assert set(per_face.files) == {"psnr"} and per_face["psnr"].shape == (2,)
     assert result["data"]["counts"] == {"train": 8, "held_out": 2} and result["data"]["resized"]
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert "32x32" in markdown and "bilinear" in markdown and "no attributes" in markdown

@@ -26,12 +26,16 @@ TOOL = "facenet-vae-evaluate"
 def summary_lines(result):
     """Return a few printable lines with the headline numbers of a report dict."""
     rec, lat = result["reconstruction"], result["latent"]
-    lines = [f"reconstruction: MSE {rec['mse']:.2f}  PSNR {rec['psnr']:.2f} dB  SSIM {rec['ssim']:.4f}",
+    psnr_error = rec.get("psnr_standard_error")
+    psnr_text = f"{rec['psnr']:.2f}" + ("" if psnr_error is None else f" ± {psnr_error:.2f}")
+    lines = [f"reconstruction: MSE {rec['mse']:.2f}  PSNR {psnr_text} dB  SSIM {rec['ssim']:.4f}",
              f"latent: {lat['active_units']} active units of {lat['latent_var_size']}, KL {lat['kl_total']:.2f}"]
     attributes = result.get("attribute_prediction")
     if attributes:
         pca = attributes["pca_pixels_baseline"]
-        lines.append(f"attributes: mean accuracy {attributes['mean_accuracy']:.4f} (majority "
+        accuracy_error = attributes.get("mean_accuracy_standard_error")
+        accuracy_text = f"{attributes['mean_accuracy']:.4f}" + ("" if accuracy_error is None else f" ± {accuracy_error:.4f}")
+        lines.append(f"attributes: mean accuracy {accuracy_text} (majority "
                      f"{attributes['majority_baseline']:.4f}, PCA pixels {pca if pca is None else round(pca, 4)})")
     for name, row in (result.get("editing") or {}).items():
         if row.get("success_rate") is not None:

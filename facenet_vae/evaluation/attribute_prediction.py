@@ -114,6 +114,22 @@ class LinearAttributeClassifiers:
         """Return per-attribute accuracy (float64, shape (A,)) on ``features`` against ``labels``."""
         return np.mean(self.predict(features) == _check_labels(labels), axis=0)
 
+    def face_accuracy(self, features, labels):
+        """Return each face's fraction of attributes predicted right (float64, shape (N,)).
+
+        Its mean is the mean of ``accuracy``; two models scored on the same faces can be compared
+        face by face (a paired difference) with it.
+        """
+        return np.mean(self.predict(features) == _check_labels(labels), axis=1)
+
+
+def standard_error(values):
+    """Return the standard error of the mean of ``values`` (None for fewer than two values)."""
+    values = np.asarray(values, np.float64)
+    if len(values) < 2:
+        return None
+    return float(np.std(values, ddof=1) / np.sqrt(len(values)))
+
 
 def pca_pixel_features(train_pixels, test_pixels, num_components=DEFAULT_PCA_COMPONENTS, seed=0):
     """Return ``(train_features, test_features, num_components_used)``: PCA (fit on training pixels) projections.
@@ -137,7 +153,10 @@ def evaluate_attribute_prediction(train_latent, train_labels, test_latent, test_
     ``on_classifier()`` is called after each classifier is fitted (one per attribute on the latent
     means, then one per attribute on the pixels' principal components), for progress output.
 
-    The section holds ``mean_accuracy`` (latent), ``majority_baseline``, ``pca_pixels_baseline``
+    The section holds ``mean_accuracy`` (latent) and its standard error over the held-out faces
+    (``mean_accuracy_standard_error``: the spread of each face's fraction of attributes right, so
+    differences between models smaller than about twice it are within sampling noise),
+    ``majority_baseline``, ``pca_pixels_baseline``
     (None without pixels), ``per_attribute`` (name -> {accuracy, majority, pca_pixels}) and
     ``constant_in_training`` (attributes predicted as their constant training value).
     """
@@ -150,6 +169,7 @@ def evaluate_attribute_prediction(train_latent, train_labels, test_latent, test_
     with single_threaded_blas():
         classifiers = LinearAttributeClassifiers(seed=seed).fit(train_latent, train_labels, on_classifier)
         latent_accuracy = classifiers.accuracy(test_latent, test_labels)
+        face_accuracy = classifiers.face_accuracy(test_latent, test_labels)
         majority = majority_baseline(train_labels, test_labels)
         pca_accuracy, components_used, pca_warnings = None, None, 0
         if train_pixels is not None and test_pixels is not None:
@@ -172,6 +192,7 @@ def evaluate_attribute_prediction(train_latent, train_labels, test_latent, test_
         "num_train": int(len(train_labels)),
         "num_held_out": int(len(test_labels)),
         "mean_accuracy": float(np.mean(latent_accuracy)),
+        "mean_accuracy_standard_error": standard_error(face_accuracy),
         "majority_baseline": float(np.mean(majority)),
         "pca_pixels_baseline": None if pca_accuracy is None else float(np.mean(pca_accuracy)),
         "pca_components": components_used,

@@ -66,16 +66,21 @@ def ssim(images, reconstructions, batch_size=256):
 
 
 def reconstruction_metrics(images, reconstructions, batch_size=256):
-    """Return ``{"mse", "psnr", "ssim", "psnr_of_mean_mse", "num_images"}`` for uint8 pixel images.
+    """Return ``{"mse", "psnr", "psnr_standard_error", "ssim", "psnr_of_mean_mse", "num_images"}`` for uint8 images.
 
-    ``psnr`` is the mean of per-image PSNRs (as tf.image.psnr reports them); ``psnr_of_mean_mse``
-    is ``10 log10(255^2 / mse)`` over the whole set, which some papers report instead.
+    ``psnr`` is the mean of per-image PSNRs (as tf.image.psnr reports them) and
+    ``psnr_standard_error`` its standard error over the images (None for one image or an identical
+    pair); ``psnr_of_mean_mse`` is ``10 log10(255^2 / mse)`` over the whole set, which some papers
+    report instead.
     """
     errors = per_image_mse(images, reconstructions)
     mean_error = float(np.mean(errors))
+    psnrs = per_image_psnr(images, reconstructions, batch_size)
+    finite = len(psnrs) > 1 and bool(np.all(np.isfinite(psnrs)))
     return {
         "mse": mean_error,
-        "psnr": psnr(images, reconstructions, batch_size),
+        "psnr": float(np.mean(psnrs)),
+        "psnr_standard_error": float(np.std(psnrs, ddof=1) / np.sqrt(len(psnrs))) if finite else None,
         "ssim": ssim(images, reconstructions, batch_size),
         "psnr_of_mean_mse": (float(10.0 * np.log10(MAX_PIXEL_VALUE ** 2 / mean_error)) if mean_error > 0
                              else float("inf")),

@@ -18,6 +18,7 @@ from facenet_vae.evaluation.progress import Progress
 from facenet_vae.generation.loading import load_vae
 
 NUM_PRIOR_SAMPLES = 64
+PER_FACE_FILE = "per_face.npz"
 
 
 def load_data(config, framing):
@@ -125,6 +126,7 @@ def run_evaluation(config, vae=None, progress=None):
         os.path.join(output_dir, "kl_per_dimension.png"), result["latent"]["kl_per_dimension"],
         result["latent"]["active_units_threshold"]))
 
+    classifiers = None
     if names is None:
         note = "the data carry no attributes, so attribute prediction and editing were not measured"
         result["attribute_note"] = result["editing_note"] = note[0].upper() + note[1:] + "."
@@ -136,11 +138,26 @@ def run_evaluation(config, vae=None, progress=None):
                                                                 output_dir, result, progress)
         _editing_section(config, vae, data, names, held_mean, train_mean, classifiers, edit_indices, output_dir,
                          result, progress)
+    result["per_face"] = _write_per_face(output_dir, data, reconstructions, held_mean, classifiers)
     result["evaluation_seconds"] = time.perf_counter() - started
     report.write_json(result, output_dir)
     report.write_markdown(result, output_dir)
     logging.info("wrote %s", os.path.join(output_dir, "report.json"))
     return report.json_safe(result)
+
+
+def _write_per_face(output_dir, data, reconstructions, held_mean, classifiers):
+    """Write per_face.npz (each held-out face's PSNR and, with attributes, fraction of attributes right).
+
+    Two reports on the same faces then compare face by face: a paired difference and its standard
+    error (bench/quality.py does this for the PyTorch peer). Returns the file's name.
+    """
+    arrays = {"psnr": metrics.per_image_psnr(data.held_out_images, reconstructions)}
+    if classifiers is not None:
+        arrays["attribute_accuracy"] = classifiers.face_accuracy(held_mean, data.held_out_attributes)
+    path = os.path.join(output_dir, PER_FACE_FILE)
+    np.savez(path, **arrays)
+    return PER_FACE_FILE
 
 
 def _attribute_prediction_section(config, vae, data, names, held_mean, color_index, output_dir, result, progress):

@@ -43,6 +43,11 @@ def _pct(value):
     return "n/a" if value is None else f"{100.0 * value:.1f}%"
 
 
+def _plus_minus(text, error, scale=1.0, digits=2):
+    """Append "± standard error" to a formatted value when the report has one (older reports do not)."""
+    return text if error is None else f"{text} ± {scale * error:.{digits}f}"
+
+
 def render_markdown(report):
     """Return the text of ``report.md`` for a report dict (the one written to report.json)."""
     model, data = report["model"], report["data"]
@@ -64,9 +69,11 @@ def render_markdown(report):
     rec = report["reconstruction"]
     lines += ["## Reconstruction (held-out split)", "",
               "Each face is encoded to its posterior mean and decoded; metrics are on 0..255 uint8 pixels "
-              "(tf.image.psnr / tf.image.ssim with max_val 255, averaged over images).", "",
+              "(tf.image.psnr / tf.image.ssim with max_val 255, averaged over images; ± is the standard error over "
+              "the images).", "",
               "| MSE | PSNR (dB) | SSIM | PSNR of mean MSE (dB) | images |", "| --- | --- | --- | --- | --- |",
-              f"| {_fmt(rec['mse'], 2)} | {_fmt(rec['psnr'], 2)} | {_fmt(rec['ssim'], 4)} | "
+              f"| {_fmt(rec['mse'], 2)} | {_plus_minus(_fmt(rec['psnr'], 2), rec.get('psnr_standard_error'))} | "
+              f"{_fmt(rec['ssim'], 4)} | "
               f"{_fmt(rec['psnr_of_mean_mse'], 2)} | {rec['num_images']} |", ""]
     stored = report.get("reconstruction_stored_batch_norm")
     if stored:
@@ -84,9 +91,11 @@ def render_markdown(report):
                   f"training faces, accuracy on {attributes['num_held_out']} held-out faces. Baselines: the "
                   f"training split's majority class, and the same classifier on "
                   f"{attributes['pca_components']} principal components of the raw pixels (PCA fitted on "
-                  f"training pixels).", "",
+                  f"training pixels). ± is the standard error over the held-out faces: differences between models "
+                  f"within about twice it are sampling noise.", "",
                   "| | latent code | majority class | PCA of pixels |", "| --- | --- | --- | --- |",
-                  f"| mean over {attributes['num_attributes']} attributes | {_pct(attributes['mean_accuracy'])} | "
+                  f"| mean over {attributes['num_attributes']} attributes | "
+                  f"{_plus_minus(_pct(attributes['mean_accuracy']), attributes.get('mean_accuracy_standard_error'), 100, 1)} | "
                   f"{_pct(attributes['majority_baseline'])} | {_pct(attributes['pca_pixels_baseline'])} |", ""]
         if attributes["constant_in_training"]:
             lines += [f"Constant in the training split, so predicted as that constant: "
