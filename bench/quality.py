@@ -99,10 +99,23 @@ def evaluate(vae, name, output_dir):
                               edit_sweep=(), seed=0)
     result = run_evaluation(config, vae=vae)
     smiling = result["editing"]["Smiling"]
-    return {"psnr": result["reconstruction"]["psnr"], "probe": result["attribute_prediction"]["mean_accuracy"],
+    return {"report_dir": config.output_dir, "psnr": result["reconstruction"]["psnr"],
+            "probe": result["attribute_prediction"]["mean_accuracy"],
             "pca_probe": result["attribute_prediction"]["pca_pixels_baseline"],
             "smiling": smiling["success_rate"], "others_flipped": 1.0 - smiling["others_unchanged"],
             "kl": result["latent"]["kl_total"], "active_units": result["latent"]["active_units"]}
+
+
+def paired_difference(ours_dir, peer_dir, key):
+    """Return (mean, standard error) of ours minus the peer's per-face ``key`` ("psnr", "attribute_accuracy").
+
+    Both evaluations score the same held-out faces in the same order, so the difference is taken face
+    by face; its standard error is the sampling noise of the held-out faces (not of the training seed).
+    """
+    with np.load(os.path.join(ours_dir, "per_face.npz")) as ours, \
+            np.load(os.path.join(peer_dir, "per_face.npz")) as peer:
+        difference = ours[key].astype(np.float64) - peer[key].astype(np.float64)
+    return float(difference.mean()), float(difference.std(ddof=1) / np.sqrt(len(difference)))
 
 
 def write_training_partition(folder):
@@ -142,8 +155,10 @@ def table(rows, pca):
     for objective in dict.fromkeys(r["objective"] for r in rows):
         ours, peer = by.get((objective, "facenet-vae")), by.get((objective, "PyTorch peer"))
         if ours and peer:
-            lines.append(f"| {objective} | **ours - peer** | {ours['psnr'] - peer['psnr']:+.2f} | "
-                         f"{ours['probe'] - peer['probe']:+.3f} | {ours['smiling'] - peer['smiling']:+.3f} | "
+            psnr = paired_difference(ours["report_dir"], peer["report_dir"], "psnr")
+            probe = paired_difference(ours["report_dir"], peer["report_dir"], "attribute_accuracy")
+            lines.append(f"| {objective} | **ours - peer** (± paired standard error) | {psnr[0]:+.2f} ± {psnr[1]:.2f} | "
+                         f"{probe[0]:+.3f} ± {probe[1]:.3f} | {ours['smiling'] - peer['smiling']:+.3f} | "
                          f"{ours['others_flipped'] - peer['others_flipped']:+.3f} | | |")
     lines.append(f"| reference | PCA-100 on pixels | {pca['psnr']:.2f} | {pca['probe']:.3f} | | | | |")
     return "\n".join(lines)
@@ -191,7 +206,9 @@ def main(argv):
                    f"({FLAGS.max_held_out or 1230} faces). Probe: mean accuracy over the 40 attributes of a linear "
                    "classifier on standardised latent means. Smiling edit: fraction of held-out non-smiling faces "
                    "classified smiling after z + 1 x vector, decode, re-encode; others flipped: fraction of the other "
-                   "39 attribute predictions that change.")
+                   "39 attribute predictions that change. The ± on the differences is the standard error of the "
+                   "face-by-face difference over the held-out faces: sampling noise of those faces, not of the "
+                   "training seed.")
     with open(os.path.join(output_dir, "summary.json"), "w", encoding="utf-8") as handle:
         json.dump({"description": description, "rows": rows, "pca": pca}, handle, indent=2)
     with open(os.path.join(output_dir, "summary.md"), "w", encoding="utf-8") as handle:
