@@ -72,6 +72,26 @@ def test_pixel_loss_is_facenet_sum_in_pixel_space(faces):
         losses.pixel_loss(normalized, reconstruction, "median")
 
 
+def test_pixel_loss_in_normalized_space_weighs_each_channel_by_its_variance(faces):
+    pixels, normalized = faces
+    reconstruction = normalized[::-1] * 0.5
+    recon_pixels = reconstruction * IMG_STDDEV + IMG_MEAN
+    # The peer's term: the error of the normalised images, i.e. each channel's pixel error over its variance.
+    expected = np.sum((pixels - recon_pixels) ** 2 / np.square(IMG_STDDEV))
+    np.testing.assert_allclose(losses.pixel_loss(normalized, reconstruction, space="normalized").numpy(), expected,
+                               rtol=1e-5)
+    in_pixels = losses.pixel_loss(normalized, reconstruction).numpy()
+    assert not np.isclose(in_pixels, expected, rtol=1e-2)  # the channels weigh differently from facenet's
+    objective = Objective(pixel_weight=0.5, reduction="mean", pixel_space="normalized")
+    terms = objective.terms(normalized, reconstruction, np.zeros((4, 3), np.float32), np.zeros((4, 3), np.float32))
+    np.testing.assert_allclose(terms["loss"].numpy(), 0.5 * expected / 4, rtol=1e-5)
+    assert objective.describe() == "1.0 * KL + 0.5 * pixel (normalized) (mean over batch)"
+    with pytest.raises(ValueError, match="pixel-loss space"):
+        losses.pixel_loss(normalized, reconstruction, space="lab")
+    with pytest.raises(ValueError, match="pixel-loss space"):
+        Objective(pixel_space="lab")
+
+
 @pytest.mark.parametrize("loss_type", ["PLAIN", "PERCEPTUAL"])
 def test_total_objective_matches_hand_computation(faces, loss_type):
     _, normalized = faces
@@ -139,3 +159,12 @@ def test_feature_target_carries_no_gradient(faces):
     image_gradient = tape.gradient(loss, images)  # only through the pixel term, whose weight is 0 here
     assert image_gradient is None or float(tf.reduce_max(tf.abs(image_gradient))) == 0.0
     assert float(tf.reduce_max(tf.abs(tape.gradient(loss, reconstruction)))) > 0
+
+
+def test_pixel_space_setting_reaches_the_training_objective():
+    from facenet_vae.training import TrainConfig
+    from facenet_vae.training.run import make_objective
+    config = TrainConfig(reconstruction_loss_type="PLAIN", pixel_space="normalized", pixel_weight=0.5)
+    objective = make_objective(config, 64)
+    assert objective.pixel_space == "normalized" and objective.pixel_weight == 0.5
+    assert make_objective(TrainConfig(reconstruction_loss_type="PLAIN"), 64).pixel_space == "pixels"  # facenet's

@@ -6,6 +6,7 @@ distribute, optimisation, run) imports it from here, and ``TrainConfig`` takes i
 
 LOSS_TYPES = ("PLAIN", "PERCEPTUAL")            # pixel loss; deep-feature loss (facenet's default)
 REDUCTIONS = ("sum", "mean")                    # facenet's sum over the batch; per-sample mean
+PIXEL_SPACES = ("pixels", "normalized")         # facenet's 0..255 error; the error of its normalised images
 FEATURE_NETWORKS = ("vgg19", "vgg16", "facenet")
 FACENET_STEM_LAYERS = ("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3")
 DEFAULT_VGG_LAYERS = "vgg123"

@@ -12,8 +12,8 @@ from facenet_vae.model.definitions import DEFAULT_VAE_DEF, DEFAULT_WEIGHTS_INIT,
 from facenet_vae.settings import check_choices, setting
 from facenet_vae.training.feature_layers import resolve_layer_names
 from facenet_vae.training.choices import (DEFAULT_VGG_LAYERS, FACENET_STEM_LAYERS, FEATURE_NETWORKS, FEATURE_TARGETS,
-                                          LEARNING_RATE_SCHEDULES, LOSS_TYPES, MIXED_PRECISION, REDUCTIONS,
-                                          STRATEGIES, VERBOSITY)
+                                          LEARNING_RATE_SCHEDULES, LOSS_TYPES, MIXED_PRECISION, PIXEL_SPACES,
+                                          REDUCTIONS, STRATEGIES, VERBOSITY)
 
 
 @dataclasses.dataclass
@@ -70,6 +70,11 @@ class TrainConfig:
     pixel_weight: Optional[float] = setting(
         None, "Pixel loss factor; default beta in PLAIN mode, 0 in PERCEPTUAL mode.", group="objective",
         minimum=0.0, finite=True)
+    pixel_space: str = setting(
+        "pixels", "What the pixel term measures: pixels, facenet's squared error of 0..255 pixels (every channel "
+        "alike); normalized, the squared error of facenet's normalised images (each channel over its stddev, as "
+        "the PyTorch quality peer; a weight of 0.5 there is about 1.67e-4 in pixels).", choices=PIXEL_SPACES,
+        group="objective")
     loss_reduction: str = setting("sum", "sum: facenet's sum over the batch; mean: per-sample mean.",
                                   choices=REDUCTIONS, group="objective")
     # -- optimisation

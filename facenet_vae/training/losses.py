@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from facenet_vae.model.graph import MAX_LOG_VARIANCE, capped_log_variance  # noqa: F401 (the cap the KL applies)
 from facenet_vae.model.normalization import IMG_STDDEV
-from facenet_vae.training.choices import REDUCTIONS
+from facenet_vae.training.choices import PIXEL_SPACES, REDUCTIONS
 
 
 def kl_per_sample(mean, log_variance):
@@ -31,13 +31,19 @@ def kl_loss(mean, log_variance, global_batch_size=None):
     return tf.reduce_sum(per_sample) / batch
 
 
-def pixel_loss(images_norm, reconstructed_norm, reduction="sum", global_batch_size=None):
+def pixel_loss(images_norm, reconstructed_norm, reduction="sum", global_batch_size=None, space="pixels"):
     """Return the squared error in 0..255 pixel space, summed over the batch (or per-sample mean).
 
-    facenet un-normalises both images before the difference, so the normalised difference is
-    scaled back by the per-channel stddev.
+    ``space="pixels"`` is facenet's: it un-normalises both images before the difference, so the
+    normalised difference is scaled back by the per-channel stddev (every channel weighs the same).
+    ``space="normalized"`` takes the error of the normalised images themselves (each channel
+    divided by its stddev, as the PyTorch quality peer does): 0.5 there is about 1.67e-4 in pixels.
     """
-    diff = (tf.cast(images_norm, tf.float32) - tf.cast(reconstructed_norm, tf.float32)) * IMG_STDDEV
+    if space not in PIXEL_SPACES:
+        raise ValueError(f"Unknown pixel-loss space {space!r}; choose one of {PIXEL_SPACES}")
+    diff = tf.cast(images_norm, tf.float32) - tf.cast(reconstructed_norm, tf.float32)
+    if space == "pixels":
+        diff = diff * IMG_STDDEV
     return _reduce(tf.reduce_sum(tf.square(diff)), diff, reduction, global_batch_size)
 
 

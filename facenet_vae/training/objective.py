@@ -7,7 +7,7 @@ feature network it holds is therefore no part of the VAE's weights or checkpoint
 import tensorflow as tf
 
 from facenet_vae.training import losses
-from facenet_vae.training.choices import REDUCTIONS
+from facenet_vae.training.choices import PIXEL_SPACES, REDUCTIONS
 
 TOTAL = "loss"
 
@@ -17,13 +17,18 @@ class Objective:
 
     ``feature_network`` maps normalised images to ``{layer name: feature map}`` (see
     ``feature_networks.FeatureExtractor``); without one the feature term is absent (facenet's PLAIN
-    mode is ``pixel_weight=beta``). ``reduction`` is ``sum`` (facenet's, over the batch) or
+    mode is ``pixel_weight=beta``). ``pixel_space`` is ``pixels`` (facenet's 0..255 error) or
+    ``normalized`` (the error of the normalised images, per channel over its stddev). ``reduction`` is ``sum`` (facenet's, over the batch) or
     ``mean`` (per image); the KL is always the batch mean, as facenet's.
     """
 
-    def __init__(self, alfa=1.0, beta=0.5, pixel_weight=0.0, reduction="sum", feature_network=None):
+    def __init__(self, alfa=1.0, beta=0.5, pixel_weight=0.0, reduction="sum", feature_network=None,
+                 pixel_space="pixels"):
         if reduction not in REDUCTIONS:
             raise ValueError(f"Unknown loss reduction {reduction!r}; choose one of {REDUCTIONS}")
+        if pixel_space not in PIXEL_SPACES:
+            raise ValueError(f"Unknown pixel-loss space {pixel_space!r}; choose one of {PIXEL_SPACES}")
+        self.pixel_space = pixel_space
         self.alfa = float(alfa)
         self.beta = float(beta)
         self.pixel_weight = float(pixel_weight)
@@ -49,7 +54,8 @@ class Objective:
         features the reconstruction's are compared with (facenet's full-size crops), else ``images``.
         """
         terms = {"kl_loss": losses.kl_loss(mean, log_variance, global_batch_size),
-                 "pixel_loss": losses.pixel_loss(images, reconstruction, self.reduction, global_batch_size)}
+                 "pixel_loss": losses.pixel_loss(images, reconstruction, self.reduction, global_batch_size,
+                                                 self.pixel_space)}
         feature_term = tf.constant(0.0, tf.float32)
         if self.feature_network is not None:
             # The target's features need no gradient: computed forward-only, so the feature
@@ -84,5 +90,5 @@ class Objective:
         if self.feature_network is not None:
             parts.append(f"{self.beta} * features[{', '.join(self.feature_layer_names)}]")
         if self.pixel_weight or self.feature_network is None:
-            parts.append(f"{self.pixel_weight} * pixel")
+            parts.append(f"{self.pixel_weight} * pixel" + (" (normalized)" if self.pixel_space == "normalized" else ""))
         return f"{' + '.join(parts)} ({self.reduction} over batch)"

@@ -41,7 +41,7 @@ def make_feature_extractor(config, image_size):
 def make_objective(config, image_size):
     """Return the configured ``Objective`` (with its feature network for PERCEPTUAL runs)."""
     return Objective(config.alfa, config.beta, config.resolved_pixel_weight(), config.loss_reduction,
-                     make_feature_extractor(config, image_size))
+                     make_feature_extractor(config, image_size), config.pixel_space)
 
 
 def load_data(config, image_size, run_dir, seed):
