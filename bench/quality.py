@@ -112,10 +112,11 @@ def paired_difference(ours_dir, peer_dir, key):
     Both evaluations score the same held-out faces in the same order, so the difference is taken face
     by face; its standard error is the sampling noise of the held-out faces (not of the training seed).
     """
+    from facenet_vae.evaluation.metrics import standard_error
     with np.load(os.path.join(ours_dir, "per_face.npz")) as ours, \
             np.load(os.path.join(peer_dir, "per_face.npz")) as peer:
         difference = ours[key].astype(np.float64) - peer[key].astype(np.float64)
-    return float(difference.mean()), float(difference.std(ddof=1) / np.sqrt(len(difference)))
+    return float(difference.mean()), standard_error(difference)
 
 
 def write_training_partition(folder):

@@ -120,7 +120,7 @@ def test_linear_code_is_predicted_and_random_labels_are_not():
     assert face_accuracy.mean() == pytest.approx(section["mean_accuracy"])
     assert section["mean_accuracy_standard_error"] == pytest.approx(np.std(face_accuracy, ddof=1) / 20.0)
     assert 0.003 < section["mean_accuracy_standard_error"] < 0.02
-    assert attribute_prediction.standard_error([0.5]) is None
+    assert metrics.standard_error([0.5]) is None and metrics.standard_error([1.0, np.inf]) is None
 
 
 def test_constant_training_attribute_predicts_the_constant():

@@ -19,6 +19,7 @@ import sys
 from facenet_vae.cli.console import (EXIT_FAILED, EXIT_OK, fail, import_tensorflow, log_to_stderr, parse_settings,
                                      quiet_tensorflow)
 from facenet_vae.evaluation.config import EvaluationConfig
+from facenet_vae.evaluation.report import plus_minus
 
 TOOL = "facenet-vae-evaluate"
 
@@ -26,15 +27,14 @@ TOOL = "facenet-vae-evaluate"
 def summary_lines(result):
     """Return a few printable lines with the headline numbers of a report dict."""
     rec, lat = result["reconstruction"], result["latent"]
-    psnr_error = rec.get("psnr_standard_error")
-    psnr_text = f"{rec['psnr']:.2f}" + ("" if psnr_error is None else f" ± {psnr_error:.2f}")
+    psnr_text = plus_minus(f"{rec['psnr']:.2f}", rec.get("psnr_standard_error"))
     lines = [f"reconstruction: MSE {rec['mse']:.2f}  PSNR {psnr_text} dB  SSIM {rec['ssim']:.4f}",
              f"latent: {lat['active_units']} active units of {lat['latent_var_size']}, KL {lat['kl_total']:.2f}"]
     attributes = result.get("attribute_prediction")
     if attributes:
         pca = attributes["pca_pixels_baseline"]
-        accuracy_error = attributes.get("mean_accuracy_standard_error")
-        accuracy_text = f"{attributes['mean_accuracy']:.4f}" + ("" if accuracy_error is None else f" ± {accuracy_error:.4f}")
+        accuracy_text = plus_minus(f"{attributes['mean_accuracy']:.4f}",
+                                   attributes.get("mean_accuracy_standard_error"), digits=4)
         lines.append(f"attributes: mean accuracy {accuracy_text} (majority "
                      f"{attributes['majority_baseline']:.4f}, PCA pixels {pca if pca is None else round(pca, 4)})")
     for name, row in (result.get("editing") or {}).items():

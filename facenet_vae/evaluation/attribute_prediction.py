@@ -15,6 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from facenet_vae.evaluation.config import DEFAULT_PCA_COMPONENTS
+from facenet_vae.evaluation.metrics import standard_error
 
 
 def single_threaded_blas():
@@ -121,14 +122,6 @@ class LinearAttributeClassifiers:
         face by face (a paired difference) with it.
         """
         return np.mean(self.predict(features) == _check_labels(labels), axis=1)
-
-
-def standard_error(values):
-    """Return the standard error of the mean of ``values`` (None for fewer than two values)."""
-    values = np.asarray(values, np.float64)
-    if len(values) < 2:
-        return None
-    return float(np.std(values, ddof=1) / np.sqrt(len(values)))
 
 
 def pca_pixel_features(train_pixels, test_pixels, num_components=DEFAULT_PCA_COMPONENTS, seed=0):

@@ -20,6 +20,14 @@ def _as_pair(images, reconstructions):
     return images, reconstructions
 
 
+def standard_error(values):
+    """Return the standard error of the mean of ``values`` (None for fewer than two or non-finite values)."""
+    values = np.asarray(values, np.float64)
+    if len(values) < 2 or not np.all(np.isfinite(values)):
+        return None
+    return float(np.std(values, ddof=1) / np.sqrt(len(values)))
+
+
 def per_image_mse(images, reconstructions):
     """Return the mean squared pixel error of each image (float64, shape (N,)), pixels in 0..255."""
     images, reconstructions = _as_pair(images, reconstructions)
@@ -76,11 +84,10 @@ def reconstruction_metrics(images, reconstructions, batch_size=256):
     errors = per_image_mse(images, reconstructions)
     mean_error = float(np.mean(errors))
     psnrs = per_image_psnr(images, reconstructions, batch_size)
-    finite = len(psnrs) > 1 and bool(np.all(np.isfinite(psnrs)))
     return {
         "mse": mean_error,
         "psnr": float(np.mean(psnrs)),
-        "psnr_standard_error": float(np.std(psnrs, ddof=1) / np.sqrt(len(psnrs))) if finite else None,
+        "psnr_standard_error": standard_error(psnrs),
         "ssim": ssim(images, reconstructions, batch_size),
         "psnr_of_mean_mse": (float(10.0 * np.log10(MAX_PIXEL_VALUE ** 2 / mean_error)) if mean_error > 0
                              else float("inf")),

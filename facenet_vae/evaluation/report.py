@@ -43,8 +43,11 @@ def _pct(value):
     return "n/a" if value is None else f"{100.0 * value:.1f}%"
 
 
-def _plus_minus(text, error, scale=1.0, digits=2):
-    """Append "± standard error" to a formatted value when the report has one (older reports do not)."""
+def plus_minus(text, error, scale=1.0, digits=2):
+    """Return ``text`` + " ± " + ``scale * error`` (``digits`` decimals); ``text`` alone when ``error`` is None.
+
+    Reports written before standard errors were measured have none.
+    """
     return text if error is None else f"{text} ± {scale * error:.{digits}f}"
 
 
@@ -72,7 +75,7 @@ def render_markdown(report):
               "(tf.image.psnr / tf.image.ssim with max_val 255, averaged over images; ± is the standard error over "
               "the images).", "",
               "| MSE | PSNR (dB) | SSIM | PSNR of mean MSE (dB) | images |", "| --- | --- | --- | --- | --- |",
-              f"| {_fmt(rec['mse'], 2)} | {_plus_minus(_fmt(rec['psnr'], 2), rec.get('psnr_standard_error'))} | "
+              f"| {_fmt(rec['mse'], 2)} | {plus_minus(_fmt(rec['psnr'], 2), rec.get('psnr_standard_error'))} | "
               f"{_fmt(rec['ssim'], 4)} | "
               f"{_fmt(rec['psnr_of_mean_mse'], 2)} | {rec['num_images']} |", ""]
     stored = report.get("reconstruction_stored_batch_norm")
@@ -95,7 +98,7 @@ def render_markdown(report):
                   f"within about twice it are sampling noise.", "",
                   "| | latent code | majority class | PCA of pixels |", "| --- | --- | --- | --- |",
                   f"| mean over {attributes['num_attributes']} attributes | "
-                  f"{_plus_minus(_pct(attributes['mean_accuracy']), attributes.get('mean_accuracy_standard_error'), 100, 1)} | "
+                  f"{plus_minus(_pct(attributes['mean_accuracy']), attributes.get('mean_accuracy_standard_error'), 100, 1)} | "
                   f"{_pct(attributes['majority_baseline'])} | {_pct(attributes['pca_pixels_baseline'])} |", ""]
         if attributes["constant_in_training"]:
             lines += [f"Constant in the training split, so predicted as that constant: "
