@@ -1,4 +1,5 @@
 """tf.data input pipelines of normalised face batches, and the data-set dispatcher used by train_vae.py."""
+import json
 import os
 import warnings
 from typing import NamedTuple
@@ -168,6 +169,11 @@ def load_training_images(dataset, data_dir, *, image_size, input_image_size=None
         good, bad = checked_image_paths(paths, data_dir, strict=strict, bad_files_log=bad_files_log,
                                         progress=progress)
         source, description = good, f"folder {data_dir}: {len(good)} images{_skipped(bad)}"
+        framed = framed_folder_framing(data_dir, good[0], image_size)
+        if framed is not None:
+            # Faces stored at the model's size are framed already: recorded as framed, read as they are.
+            framing, applied = framed
+            description += f" at {image_size}x{image_size}, framed already ({framing.describe()})"
     elif dataset == "celeba":
         if not data_dir:
             raise DataError("dataset 'celeba' needs --data_dir, the folder with img_align_celeba/ and "
@@ -214,6 +220,35 @@ def load_training_images(dataset, data_dir, *, image_size, input_image_size=None
     batches = make_image_dataset(source, framing=applied, batch_size=batch_size, shuffle=shuffle, seed=seed,
                                  cache=cache, repeat=repeat, random_flip=random_flip, target_size=target_size)
     return TrainingImages(batches, description, len(good), framing)
+
+
+FOLDER_FRAMING_FILE = "framing.json"
+
+
+def framed_folder_framing(data_dir, first_image_path, image_size):
+    """Return ``(recorded, applied)`` framings when a folder's faces are at the model's size already, else None.
+
+    A folder whose first image is ``image_size`` square holds faces that were framed beforehand (as
+    ``celeba_large64/``): they are never cropped or padded again (``applied`` only resizes a stray
+    odd-sized file). ``recorded`` is the framing a photo needs to look like them: the folder's own
+    ``framing.json`` (a ``Framing`` record) when there is one, else CelebA's 138-px centre crop
+    resized with Lanczos, the recipe of the shared CelebA faces (as for an npz without a record).
+    """
+    height, width = (int(v) for v in tf.shape(read_image(first_image_path))[:2].numpy())
+    if (height, width) != (image_size, image_size):
+        return None
+    record_path = os.path.join(os.path.expanduser(os.fspath(data_dir).split(":")[0]), FOLDER_FRAMING_FILE)
+    stored = None
+    if os.path.isfile(record_path):
+        try:
+            with open(record_path) as f:
+                stored = json.load(f)
+        except (OSError, ValueError) as error:
+            raise DataError(f"{record_path}: not a readable framing record ({error})") from error
+    recorded = training_framing("npz", image_size, stored_framing=stored)
+    applied = Framing(crop="none", crop_size=None, image_size=image_size, resize_method=recorded.resize_method,
+                      antialias=recorded.antialias, recognise_celeba=False)
+    return recorded, applied
 
 
 def _warn_if_upsampled(framing, height, width, what):
