@@ -1,0 +1,44 @@
+"""The Fréchet distance between two sets of feature vectors (FID's formula, on other features).
+
+``d^2 = |mu_a - mu_b|^2 + trace(S_a + S_b - 2 (S_a S_b)^(1/2))`` between the Gaussians fitted to
+each set. No Inception weights can be had here, so the evaluation applies it to FaceNet embeddings
+(FFD) and to pooled VGG16 features in place of FID; the numbers are not comparable with FID's.
+"""
+import numpy as np
+from scipy import linalg
+
+# Added to both covariances' diagonals when their product's square root is not finite
+# (near-singular covariances: fewer samples than dimensions), as FID's reference code does.
+SQRTM_JITTER = 1e-6
+
+
+def gaussian_statistics(features):
+    """Return ``(mean (D,), covariance (D, D))`` of ``features`` (N, D) in float64; N must be at least 2."""
+    features = np.asarray(features, np.float64)
+    if features.ndim != 2 or len(features) < 2:
+        raise ValueError(f"the Fréchet distance needs at least 2 feature vectors of shape (N, D), got {features.shape}")
+    if not np.isfinite(features).all():
+        raise ValueError("the features hold NaN or infinite values")
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def frechet_distance_of_statistics(mean_a, covariance_a, mean_b, covariance_b):
+    """Return the squared Fréchet distance between N(mean_a, covariance_a) and N(mean_b, covariance_b)."""
+    mean_a, mean_b = np.asarray(mean_a, np.float64), np.asarray(mean_b, np.float64)
+    covariance_a, covariance_b = np.atleast_2d(covariance_a), np.atleast_2d(covariance_b)
+    if mean_a.shape != mean_b.shape or covariance_a.shape != covariance_b.shape:
+        raise ValueError(f"statistics of different sizes: {mean_a.shape} vs {mean_b.shape}")
+    root = linalg.sqrtm(covariance_a @ covariance_b)
+    if not np.isfinite(root).all():
+        jitter = SQRTM_JITTER * np.eye(len(covariance_a))
+        root = linalg.sqrtm((covariance_a + jitter) @ (covariance_b + jitter))
+    # The product of two covariances has a real square root; rounding leaves tiny imaginary parts.
+    root = np.real(root)
+    difference = mean_a - mean_b
+    distance = difference @ difference + np.trace(covariance_a) + np.trace(covariance_b) - 2.0 * np.trace(root)
+    return float(max(distance, 0.0))
+
+
+def frechet_distance(features_a, features_b):
+    """Return the squared Fréchet distance between the Gaussians fitted to two feature sets (N, D) and (M, D)."""
+    return frechet_distance_of_statistics(*gaussian_statistics(features_a), *gaussian_statistics(features_b))

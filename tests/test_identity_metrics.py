@@ -1,0 +1,136 @@
+"""Identity and realism metrics (evaluation.identity, evaluation.realism) against known answers."""
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from facenet_vae.evaluation import identity, realism
+
+
+# -- Fréchet distance ------------------------------------------------------------------------------
+
+def test_frechet_of_identical_statistics_is_zero():
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((500, 6)) @ rng.standard_normal((6, 6))
+    assert realism.frechet_distance(features, features) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_frechet_of_shifted_means_is_the_squared_shift():
+    rng = np.random.default_rng(1)
+    features = rng.standard_normal((400, 5))
+    shift = np.array([3.0, -1.0, 0.0, 2.0, 0.5])
+    assert realism.frechet_distance(features, features + shift) == pytest.approx(np.sum(shift ** 2), rel=1e-8)
+
+
+def test_frechet_of_known_gaussians_matches_the_closed_form():
+    # Diagonal covariances: trace term = sum (sqrt(a) - sqrt(b))^2.
+    a, b = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 9.0])
+    mean_a, mean_b = np.zeros(3), np.array([1.0, 0.0, 0.0])
+    expected = 1.0 + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)  # 1 + 1 + 1 + 0
+    value = realism.frechet_distance_of_statistics(mean_a, np.diag(a), mean_b, np.diag(b))
+    assert value == pytest.approx(expected, rel=1e-10) and expected == 3.0
+
+
+def test_frechet_survives_singular_covariances_and_is_symmetric():
+    rng = np.random.default_rng(2)
+    few = rng.standard_normal((5, 20))  # 5 samples in 20 dimensions: rank-4 covariances
+    other = rng.standard_normal((5, 20)) + 0.5
+    forward, backward = realism.frechet_distance(few, other), realism.frechet_distance(other, few)
+    assert np.isfinite(forward) and forward > 0
+    assert forward == pytest.approx(backward, rel=1e-4)
+
+
+def test_frechet_rejects_bad_features():
+    with pytest.raises(ValueError, match="at least 2"):
+        realism.frechet_distance(np.zeros((1, 3)), np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        realism.frechet_distance(np.full((3, 2), np.nan), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="different sizes"):
+        realism.frechet_distance(np.zeros((3, 2)), np.zeros((4, 3)))
+
+
+# -- identity --------------------------------------------------------------------------------------
+
+def _clusters(people=4, per_person=3, dimensions=8, spread=0.05, seed=0):
+    """Embeddings of ``people`` well separated people (near orthogonal centres), several faces each."""
+    rng = np.random.default_rng(seed)
+    centres = np.eye(dimensions)[:people]
+    identities = np.repeat(np.arange(people) + 10, per_person)
+    embeddings = centres[identities - 10] + spread * rng.standard_normal((len(identities), dimensions))
+    return identity.normalise_rows(embeddings), identities
+
+
+def test_paired_cosines_of_known_vectors():
+    a = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]])
+    b = np.array([[5.0, 0.0], [1.0, 0.0], [-1.0, -1.0]])
+    np.testing.assert_allclose(identity.paired_cosines(a, b), [1.0, 0.0, -1.0], atol=1e-12)
+    with pytest.raises(ValueError, match="differ"):
+        identity.paired_cosines(a, b[:2])
+
+
+def test_auc_of_separated_people_is_one_and_of_shuffled_people_about_half():
+    originals, identities = _clusters()
+    candidates = originals + 0.01
+    assert identity.verification_auc(originals, candidates, identities) == 1.0
+    rng = np.random.default_rng(3)
+    noise = rng.standard_normal((300, 16))
+    assert abs(identity.verification_auc(noise, rng.standard_normal((300, 16)), np.arange(300) % 30) - 0.5) < 0.05
+
+
+def test_auc_matches_sklearn_on_all_pairs_and_honours_exclusions():
+    rng = np.random.default_rng(4)
+    originals, candidates = rng.standard_normal((12, 5)), rng.standard_normal((12, 5))
+    identities = np.arange(12) % 4
+    cos = identity.normalise_rows(originals) @ identity.normalise_rows(candidates).T
+    same = identities[:, None] == identities[None, :]
+    expected = roc_auc_score(same.ravel(), cos.ravel())
+    assert identity.verification_auc(originals, candidates, identities) == pytest.approx(expected)
+    excluded = np.eye(12, dtype=bool)
+    expected_without_diagonal = roc_auc_score(same[~excluded], cos[~excluded])
+    assert identity.verification_auc(originals, candidates, identities, excluded) == \
+        pytest.approx(expected_without_diagonal)
+    assert identity.verification_auc(originals, candidates, np.zeros(12)) is None  # one class only
+
+
+def test_bootstrap_auc_error_is_zero_for_perfect_separation_and_positive_for_noise():
+    originals, identities = _clusters(people=5, per_person=4)
+    assert identity.bootstrap_auc_standard_error(originals, originals, identities, replicates=20) == pytest.approx(0.0, abs=1e-12)
+    rng = np.random.default_rng(5)
+    noisy = originals + 0.8 * rng.standard_normal(originals.shape)
+    error = identity.bootstrap_auc_standard_error(originals, noisy, identities, replicates=30)
+    assert 0.0 < error < 0.2
+
+
+def test_rank1_on_constructed_embeddings():
+    gallery = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    gallery_people = np.array([7, 8, 9])
+    candidates = np.array([[0.9, 0.1, 0.0], [0.0, 0.2, 0.9], [0.1, 0.8, 0.0]])
+    hits = identity.rank1_hits(candidates, gallery, np.array([7, 8, 8]), gallery_people)
+    np.testing.assert_array_equal(hits, [1.0, 0.0, 1.0])
+    # Excluding the nearest entry falls back to the next one.
+    excluded = np.zeros((3, 3), bool)
+    excluded[0, 0] = True
+    hits = identity.rank1_hits(candidates, gallery, np.array([7, 8, 8]), gallery_people, excluded)
+    np.testing.assert_array_equal(hits, [0.0, 0.0, 1.0])
+
+
+def test_same_person_stand_ins_pick_another_face_of_the_same_person():
+    identities = np.array([3, 3, 3, 5, 5, 9])
+    chosen = identity.same_person_stand_ins(identities, seed=1)
+    assert chosen[5] == -1  # the only photo of person 9
+    for index in range(5):
+        assert chosen[index] != index and identities[chosen[index]] == identities[index]
+    np.testing.assert_array_equal(chosen, identity.same_person_stand_ins(identities, seed=1))
+    assert {chosen[3], chosen[4]} == {3, 4}
+
+
+def test_kept_ratio_and_its_delta_method_error():
+    reconstruction = np.array([0.8, 0.6, 0.7, 0.9])
+    assert identity.kept_ratio(reconstruction, reconstruction) == (1.0, 0.0)
+    ratio, error = identity.kept_ratio(0.5 * reconstruction, reconstruction)
+    assert ratio == pytest.approx(0.5) and error == pytest.approx(0.0, abs=1e-12)
+    edited = np.array([0.4, 0.5, 0.3, 0.6])
+    ratio, error = identity.kept_ratio(edited, reconstruction)
+    assert ratio == pytest.approx(edited.mean() / reconstruction.mean())
+    linear = (edited - ratio * reconstruction) / reconstruction.mean()
+    assert error == pytest.approx(np.std(linear, ddof=1) / 2.0)
+    assert identity.kept_ratio([], []) == (None, None)
