@@ -1,151 +1,92 @@
-"""Train-step and input-pipeline throughput (images/s), as ratios measured in the same run.
+"""Train-step throughput (images/s) of each objective against the PyTorch speed peer, as ratios from one run.
 
-    python bench/train_throughput.py                       # CPU: batch 32 and 128, all losses
-    python bench/train_throughput.py --batch_sizes=32 --losses=plain,vgg123 --steps=5
-    python bench/train_throughput.py --mixed_precision=float16   # on a GPU
+    pip install torch==2.13.0     # the peer's CPU build (needed; --torch=false times ours alone)
+    python bench/train_throughput.py                     # B=32; plain, facenet, dfc; float32 and bfloat16
+    python bench/train_throughput.py --losses=dfc --mixed_precision=bfloat16 --repeats=5
+    python bench/train_throughput.py --losses=plain,vgg123,facenet,dfc --batch_sizes=32,128
 
-Prints, for each (loss, batch, jit) the train step's images/s; the input pipeline alone on the
-real-face folder ($FACENET_VAE_SHARED/data/celeba_subset_aligned, default ../shared) as a ratio to
-the train step (target: >= 5x); and, when torch is installed, $FACENET_VAE_SHARED/peers/torch_dfc_vae.py
-at the same batch, with our images/s as a ratio to it (target on CPU: >= 2x at batch 32 for plain
-and vgg123).
+Objectives (``step_clock.OBJECTIVES``): ``plain`` (pixel loss), ``vgg123`` (VGG19 relu1_1..3_1),
+``facenet`` (facenet's: the Inception-ResNet-v1 stem on 160x160) and ``dfc`` (the shipped recipe:
+the stem plus the pixel term, per-image means). Each is timed against the peer's objective
+(``$FACENET_VAE_SHARED/peers/torch_dfc_vae.py``; ``dfc`` against its ``facenet``, which has no pixel
+term). The peer computes in float32: a bfloat16 row is our bfloat16 step against the peer's float32.
+Ours and the peer run in turn (ours, peer, ours, peer...) so that both see the same load from other
+jobs; a row gives the medians and the median of the paired ratios, and the 1-minute load average.
+Target on 2 CPU cores: the shipped objective (dfc) >= 2x its peer in bfloat16 at batch 32.
 Feature networks use random weights: the cost is the same as with pretrained ones.
 """
 import json
 import os
 import pathlib
-import subprocess
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from absl import app, flags, logging
-from shared_data import require, shared_path  # bench/ is the script's folder
+from absl import app, flags  # noqa: E402
+from step_clock import (OBJECTIVES, PRECISIONS, StepTimer, build_trainer, check_objectives, load,  # noqa: E402
+                        paired_summary, peer_rate, require_torch)
 
 FLAGS = flags.FLAGS
-flags.DEFINE_list("batch_sizes", ["32", "128"], "Batch sizes.")
-flags.DEFINE_list("losses", ["plain", "vgg123", "facenet"], "Objectives: plain, vgg123, facenet.")
-flags.DEFINE_list("jit", ["false", "true"], "jit_compile settings to measure.")
-flags.DEFINE_integer("steps", 5, "Timed steps per configuration (after warm-up).")
-flags.DEFINE_integer("warmup", 3, "Warm-up steps (tracing/compilation excluded from timing).")
-flags.DEFINE_enum("mixed_precision", "none", ["none", "float16", "bfloat16"], "Compute precision.")
+flags.DEFINE_list("batch_sizes", ["32"], "Batch sizes.")
+flags.DEFINE_list("losses", ["plain", "facenet", "dfc"], f"Objectives: {', '.join(OBJECTIVES)}.")
+flags.DEFINE_list("mixed_precision", ["none", "bfloat16"], f"Compute precisions of ours: {', '.join(PRECISIONS)}.")
+flags.DEFINE_bool("jit_compile", False, "Compile our train step with XLA (slower on CPU).")
+flags.DEFINE_integer("steps", 4, "Timed steps per run (ours and the peer alike).")
+flags.DEFINE_integer("repeats", 3, "Interleaved runs of ours and the peer per row.")
 flags.DEFINE_string("vae_def", "dfc_vae_resnet", "VAE definition.")
-flags.DEFINE_bool("torch", True, "Run the PyTorch peer when torch is installed.")
-flags.DEFINE_string("json_out", None, "Also write the figures to this JSON file.")
-
-PEER = shared_path("peers", "torch_dfc_vae.py")
-FACES = shared_path("data", "celeba_subset_aligned")
+flags.DEFINE_bool("torch", True, "Time the PyTorch peer (needs pip install torch==2.13.0).")
+flags.DEFINE_string("json_out", None, "Also write the rows to this JSON file.")
 
 
-def build_model(loss, batch_size, jit, mixed_precision, vae_def):
-    """Return a compiled VaeTrainer (its DfcVae as ``.vae``) for ``loss`` (plain | vgg123 | facenet)."""
-    import keras
-    from facenet_vae.model import DfcVae
-    from facenet_vae.training import TrainConfig, make_objective, make_optimizer, set_precision_policy
-    from facenet_vae.training.step import VaeTrainer
-
-    set_precision_policy(mixed_precision)
-    config = TrainConfig(vae_def=vae_def, mixed_precision=mixed_precision, batch_size=batch_size,
-                         reconstruction_loss_type="PLAIN" if loss == "plain" else "PERCEPTUAL",
-                         perceptual_model="facenet" if loss == "facenet" else "vgg19",
-                         loss_features=None if loss == "facenet" else "vgg123", perceptual_weights="random")
-    vae = DfcVae(vae_def, 100)
-    model = VaeTrainer(vae, make_objective(config, vae.image_size))
-    model.compile(make_optimizer(config), jit_compile=jit)
-    keras.mixed_precision.set_global_policy("float32")
-    return model
-
-
-def time_train_step(loss, batch_size, jit, mixed_precision, vae_def, steps, warmup):
-    """Return images/s of the train step on random normalised images already in memory.
-
-    Warm-up and timed steps run in one ``fit``; the clock runs from the end of the last warm-up
-    step to the end of the last timed step, both synchronised by reading the loss. Timing a
-    whole ``fit`` call instead would add Keras/tf.data set-up and tear-down (up to seconds here),
-    which a training run pays once, not per step.
-    """
-    import keras
-    import numpy as np
-    import tensorflow as tf
-    model = build_model(loss, batch_size, jit, mixed_precision, vae_def)
-    size = model.vae.image_size
-    images = tf.constant(np.random.default_rng(0).normal(size=(batch_size, size, size, 3)).astype("float32"))
-    dataset = tf.data.Dataset.from_tensors(images).repeat()
-    marks = {}
-
-    class StepClock(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            if batch in (warmup - 1, warmup + steps - 1):
-                float(logs["loss"])  # waits for the step to finish
-                marks[batch] = time.perf_counter()
-
-    model.fit(dataset, steps_per_epoch=warmup + steps, epochs=1, verbose=0, callbacks=[StepClock()])
-    return steps * batch_size / (marks[warmup + steps - 1] - marks[warmup - 1])
-
-
-def time_input_pipeline(batch_size, image_size, num_batches=40):
-    """Return images/s of the real-face folder pipeline alone (decode, crop, resize, batch)."""
-    from facenet_vae.data import load_training_images
-    dataset = load_training_images("folder", str(FACES), image_size=image_size, input_image_size=160,
-                                   batch_size=batch_size, seed=0).dataset
-    iterator = iter(dataset)
-    next(iterator)
-    start = time.perf_counter()
-    for _ in range(num_batches):
-        next(iterator)
-    return num_batches * batch_size / (time.perf_counter() - start)
-
-
-def time_torch_peer(batch_size, loss, steps):
-    """Return the PyTorch peer's images/s, or None when torch is missing or the loss has no peer."""
-    if loss not in ("plain", "vgg123"):
-        return None
-    if not PEER.exists():
-        logging.warning("no PyTorch peer comparison: it needs %s (set FACENET_VAE_SHARED)", PEER)
-        return None
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return None
-    out = subprocess.run([sys.executable, str(PEER), str(batch_size), loss, str(steps)],
-                         capture_output=True, text=True, check=True).stdout
-    return float(out.strip().split()[-2])
+def measure(objective, batch_size, precision):
+    """Return one row: our and the peer's images/s of interleaved runs, and their summary."""
+    timer = StepTimer(build_trainer(objective, batch_size, precision, jit=FLAGS.jit_compile, vae_def=FLAGS.vae_def),
+                      batch_size)
+    ours, peer, loads = [], [], []
+    for _ in range(FLAGS.repeats):
+        loads.append(load())
+        ours.append(timer.rate(FLAGS.steps))
+        if FLAGS.torch:
+            peer.append(peer_rate(objective, batch_size, FLAGS.steps))
+    row = dict(loss=objective, batch=batch_size, precision=precision, jit=FLAGS.jit_compile,
+               ours=[round(v, 1) for v in ours], peer=[round(v, 1) for v in peer], load=loads)
+    if peer:
+        row["ours_median"], row["peer_median"], row["ratio"] = (round(v, 2) for v in paired_summary(ours, peer))
+    else:
+        row["ours_median"] = round(sorted(ours)[len(ours) // 2], 2)
+    return row
 
 
 def main(argv):
     del argv
-    require(FACES)
-    results = []
-    pipeline_rate = {}
-    print(f"device: {'GPU' if _has_gpu() else 'CPU'}, mixed_precision={FLAGS.mixed_precision}, "
-          f"vae_def={FLAGS.vae_def}")
+    check_objectives(FLAGS.losses)
+    bad = [p for p in FLAGS.mixed_precision if p not in PRECISIONS]
+    if bad:
+        raise SystemExit(f"error: unknown --mixed_precision {bad}; choose from {', '.join(PRECISIONS)}")
+    import tensorflow as tf
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    if FLAGS.torch:
+        require_torch()
+    print(f"device: {'GPU' if gpu else f'CPU ({os.cpu_count()} cores)'}, vae_def={FLAGS.vae_def}, "
+          f"jit={FLAGS.jit_compile}, {FLAGS.repeats} x {FLAGS.steps} steps each, ours and peer interleaved; "
+          f"peer in float32", flush=True)
+    rows = []
     for batch_size in map(int, FLAGS.batch_sizes):
-        pipeline_rate[batch_size] = time_input_pipeline(batch_size, 64)
-        print(f"input pipeline, batch {batch_size}: {pipeline_rate[batch_size]:.0f} img/s")
-        for loss in FLAGS.losses:
-            peer = time_torch_peer(batch_size, loss, FLAGS.steps) if FLAGS.torch and not _has_gpu() else None
-            for jit in (value.lower() == "true" for value in FLAGS.jit):
-                rate = time_train_step(loss, batch_size, jit, FLAGS.mixed_precision, FLAGS.vae_def,
-                                       FLAGS.steps, FLAGS.warmup)
-                row = dict(loss=loss, batch=batch_size, jit=jit, images_per_s=round(rate, 1),
-                           pipeline_ratio=round(pipeline_rate[batch_size] / rate, 2),
-                           torch_images_per_s=None if peer is None else round(peer, 1),
-                           ratio_to_torch=None if peer is None else round(rate / peer, 2))
-                results.append(row)
-                line = (f"train {loss:8s} batch {batch_size:4d} jit={str(jit):5s}: {rate:8.1f} img/s | "
-                        f"pipeline/train {row['pipeline_ratio']:6.1f}x (target >= 5x)")
-                if peer is not None:
-                    line += f" | torch {peer:7.1f} img/s, ours/torch {row['ratio_to_torch']:.2f}x"
+        for objective in FLAGS.losses:
+            for precision in FLAGS.mixed_precision:
+                row = measure(objective, batch_size, precision)
+                rows.append(row)
+                line = (f"{objective:8s} B={batch_size:<4d} {precision:8s}: ours {row['ours_median']:7.1f} img/s "
+                        f"{row['ours']}")
+                if "ratio" in row:
+                    line += (f" | peer ({OBJECTIVES[objective][1]}) {row['peer_median']:6.1f} img/s {row['peer']}"
+                             f" | ours/peer {row['ratio']:.2f}x")
+                loads = [v for v in row["load"] if v is not None]
+                line += f" | load {min(loads):.1f}-{max(loads):.1f}" if loads else ""
                 print(line, flush=True)
     if FLAGS.json_out:
-        pathlib.Path(FLAGS.json_out).write_text(json.dumps(results, indent=2))
-
-
-def _has_gpu():
-    import tensorflow as tf
-    return bool(tf.config.list_physical_devices("GPU"))
+        pathlib.Path(FLAGS.json_out).write_text(json.dumps(rows, indent=2))
 
 
 if __name__ == "__main__":
