@@ -373,7 +373,7 @@ def test_cli_writes_report_and_figures(tmp_path, tiny_model_and_faces):
     completed = subprocess.run(
         [sys.executable, "-m", "facenet_vae.evaluate", f"--model={model_path}", "--dataset=npz",
          f"--data_dir={npz_path}", f"--output_dir={output_dir}", "--edit_sweep=", "--batch_size=64",
-         "--recalibrate_batch_norm"],
+         "--recalibrate_batch_norm", "--noidentity_metrics"],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "PSNR" in completed.stdout
@@ -423,7 +423,7 @@ def test_folder_without_attributes_reports_reconstruction_and_latent_only(tmp_pa
     for index, face in enumerate(small):
         write_png(str(tmp_path / "faces" / f"{index:03d}.png"), face)
     config = EvaluationConfig(model=model_path, data_dir=str(tmp_path / "faces"), dataset="folder",
-                              output_dir=str(tmp_path / "out"), num_figure_images=4)
+                              output_dir=str(tmp_path / "out"), num_figure_images=4, identity_metrics=False)
     result = run_evaluation(config, vae=load_vae(model_path))
     assert "attribute_prediction" not in result and "editing" not in result
     with np.load(tmp_path / "out" / "per_face.npz") as per_face:
@@ -452,3 +452,62 @@ def test_missing_inputs_are_clear_errors(tmp_path, tiny_model_and_faces):
                                         output_dir=str(tmp_path)))
     with pytest.raises(ValueError, match="--dataset"):
         EvaluationConfig(model=model_path, data_dir=npz_path, dataset="csv").validate()
+
+
+def _stand_in_judges():
+    """Cheap deterministic judges (pooled pixels, L1) in place of the pretrained networks."""
+    from facenet_vae.evaluation.judges import Judges
+
+    def pooled(images):
+        images = np.asarray(images, np.float64)
+        flat = images.reshape(len(images), 8, 8, 8, 8, 3).mean(axis=(2, 4)).reshape(len(images), -1)
+        return flat - flat.mean(axis=1, keepdims=True)
+
+    return Judges(embed=lambda images: pooled(images) / np.linalg.norm(pooled(images), axis=1, keepdims=True),
+                  features=lambda images: pooled(images)[:, ::8],
+                  perceptual_distance=lambda a, b: np.abs(a.astype(float) - b.astype(float)).mean(axis=(1, 2, 3)),
+                  names={"identity": "pooled pixels", "features": "pooled pixels", "perceptual": "L1"})
+
+
+def test_identity_and_realism_rows_for_the_model_pca_and_real_photos(tmp_path, tiny_model_and_faces, celeba_npz,
+                                                                     monkeypatch):
+    from sklearn.decomposition import PCA
+
+    from facenet_vae.cli.evaluate import summary_lines
+    from facenet_vae.evaluation import judges
+    model_path, _ = tiny_model_and_faces
+    partition, people = celeba_npz["celeba_partition"], celeba_npz["identities"]
+    held_people = np.unique(people[partition != 0])[:4]
+    rows = np.concatenate([np.flatnonzero(partition == 0)[:120]] +
+                          [np.flatnonzero((people == person) & (partition != 0))[:10] for person in held_people])
+    npz_path = str(tmp_path / "faces.npz")
+    np.savez(npz_path, images=celeba_npz["images"][rows], attributes=celeba_npz["attributes"][rows],
+             attribute_names=celeba_npz["attribute_names"], celeba_partition=partition[rows], identities=people[rows])
+    monkeypatch.setattr(judges, "load_judges", lambda batch_size=64: _stand_in_judges())
+    config = EvaluationConfig(model=model_path, data_dir=npz_path, output_dir=str(tmp_path / "out"), edit_sweep=(),
+                              pca_components=20)
+    result = run_evaluation(config, vae=load_vae(model_path))
+    section = result["identity_realism"]
+    assert set(section["rows"]) == {"model", "pca_pixels", "real_photos"} and section["num_faces"] == 40
+    model, pca, real = (section["rows"][key] for key in ("model", "pca_pixels", "real_photos"))
+    assert model["psnr"]["mean"] == pytest.approx(result["reconstruction"]["psnr"])
+    # The PCA row reconstructs with 20 components fitted on the 120 training faces' pixels.
+    train, held = celeba_npz["images"][rows[:120]], celeba_npz["images"][rows[120:]]
+    fitted = PCA(20, random_state=0).fit(train.reshape(120, -1) / 255.0)
+    restored = fitted.inverse_transform(fitted.transform(held.reshape(40, -1) / 255.0)) * 255.0
+    expected = metrics.psnr(held, np.clip(np.round(restored), 0, 255).astype(np.uint8).reshape(held.shape))
+    assert pca["psnr"]["mean"] == pytest.approx(expected, abs=0.05)
+    assert pca["ffd_x100"]["fitted_samples"] > 0 and pca["ffd_x100"]["prior_samples"] is None
+    for kind in ("reconstructions", "fitted_samples", "prior_samples"):
+        assert model["ffd_x100"][kind] > 0 and model["vgg_frechet"][kind] > 0
+    assert real["num_faces"] == 40 and 0 <= real["rank1"]["mean"] <= 1 and real["verification_auc"] is not None
+    smiling = section["edits"]["model"]["Smiling"]
+    assert smiling["num_faces"] == result["editing"]["Smiling"]["num_faces"] and smiling["kept_ratio"] is not None
+    with np.load(tmp_path / "out" / "per_face.npz") as per_face:
+        assert per_face["identity_cosine"].shape == per_face["rank1"].shape == (40,)
+        assert per_face["identity_cosine"].mean() == pytest.approx(model["identity_cosine"]["mean"])
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert "## Identity and realism" in markdown and "real photos" in markdown and "stand in for FID" in markdown
+    text = "\n".join(summary_lines(result))
+    assert "identity (pooled pixels), the model: cosine" in text and "identity kept by the Smiling edit" in text
+    assert "probe minus majority" in text

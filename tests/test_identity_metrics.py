@@ -4,6 +4,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from facenet_vae.evaluation import identity, realism
+from facenet_vae.evaluation.identity_realism import Candidate, evaluate_identity_realism
+from facenet_vae.evaluation.judges import Judges
 
 
 # -- Fréchet distance ------------------------------------------------------------------------------
@@ -40,7 +42,7 @@ def test_frechet_survives_singular_covariances_and_is_symmetric():
 
 
 def test_frechet_rejects_bad_features():
-    with pytest.raises(ValueError, match="at least 2"):
+    with pytest.raises(ValueError, match="at least 2 feature vectors"):
         realism.frechet_distance(np.zeros((1, 3)), np.zeros((4, 3)))
     with pytest.raises(ValueError, match="NaN"):
         realism.frechet_distance(np.full((3, 2), np.nan), np.zeros((4, 2)))
@@ -134,3 +136,77 @@ def test_kept_ratio_and_its_delta_method_error():
     linear = (edited - ratio * reconstruction) / reconstruction.mean()
     assert error == pytest.approx(np.std(linear, ddof=1) / 2.0)
     assert identity.kept_ratio([], []) == (None, None)
+
+
+# -- the section, with stand-in judges on real faces ----------------------------------------------
+
+def _pooled(images, size=8):
+    """A crude, deterministic 'embedding': mean-free pixels average-pooled to size x size."""
+    images = np.asarray(images, np.float64)
+    n, h, w, c = images.shape
+    pooled = images.reshape(n, size, h // size, size, w // size, c).mean(axis=(2, 4)).reshape(n, -1)
+    return pooled - pooled.mean(axis=1, keepdims=True)
+
+
+def _pixel_judges():
+    return Judges(embed=lambda images: identity.normalise_rows(_pooled(images)),
+                  features=lambda images: _pooled(images, 4),
+                  perceptual_distance=lambda a, b: np.abs(a.astype(float) - b.astype(float)).mean(axis=(1, 2, 3)),
+                  names={"identity": "pooled pixels", "features": "pooled pixels", "perceptual": "L1"})
+
+
+@pytest.fixture(scope="module")
+def held_out_faces(celeba_npz):
+    """60 held-out faces of 6 people (10 each), with their identities."""
+    partition, people = celeba_npz["celeba_partition"], celeba_npz["identities"]
+    chosen = np.unique(people[partition != 0])[:6]
+    rows = np.concatenate([np.flatnonzero((people == person) & (partition != 0))[:10] for person in chosen])
+    return celeba_npz["images"][rows], people[rows]
+
+
+def test_a_perfect_reconstruction_scores_perfectly_and_the_real_photo_row_is_built(held_out_faces):
+    faces, people = held_out_faces
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, size=faces.shape, dtype=np.uint8)
+    candidates = {"model": Candidate("perfect", faces.copy(), fitted_samples=noise, prior_samples=faces[::-1].copy(),
+                                     edits={"Smiling": (np.arange(5), faces[:5].copy())})}
+    section, per_face = evaluate_identity_realism(_pixel_judges(), faces, people, candidates, seed=0, replicates=10)
+    model = section["rows"]["model"]
+    assert model["identity_cosine"]["mean"] == pytest.approx(1.0) and model["rank1"]["mean"] == 1.0
+    assert model["lpips"]["mean"] == 0.0 and model["ffd_x100"]["reconstructions"] == pytest.approx(0.0, abs=1e-6)
+    assert model["ffd_x100"]["prior_samples"] == pytest.approx(0.0, abs=1e-6)  # the same faces, reordered
+    assert model["ffd_x100"]["fitted_samples"] > 10 and model["vgg_frechet"]["fitted_samples"] > 1
+    assert model["verification_auc"] > 0.5
+    edit = section["edits"]["model"]["Smiling"]
+    assert edit["kept_ratio"] == pytest.approx(1.0) and edit["num_faces"] == 5
+    real = section["rows"]["real_photos"]
+    assert real["num_faces"] == 60 and 0 < real["identity_cosine"]["mean"] < 1 and real["lpips"]["mean"] > 0
+    assert real["ffd_x100"]["fitted_samples"] is None
+    assert set(per_face["model"]) == {"identity_cosine", "rank1", "lpips", "psnr"}
+    assert per_face["model"]["identity_cosine"].shape == (60,)
+
+
+def test_the_real_photo_row_leaves_out_the_stand_in_itself(held_out_faces):
+    faces, people = held_out_faces
+    # One-hot 'embeddings' per photo: only the very same photo matches, so any identity signal in the
+    # real-photo row could only come from pairing a photo with itself, which must be left out.
+    index = {face.tobytes(): i for i, face in enumerate(faces)}
+
+    def one_hot(images):
+        return np.eye(len(faces))[[index[image.tobytes()] for image in images]]
+
+    judges = Judges(embed=one_hot, features=lambda images: _pooled(images, 4),
+                    perceptual_distance=lambda a, b: np.zeros(len(a)), names=_pixel_judges().names)
+    section, _ = evaluate_identity_realism(judges, faces, people, {}, seed=0, replicates=5)
+    real = section["rows"]["real_photos"]
+    assert real["verification_auc"] == pytest.approx(0.5)  # every remaining pair scores 0
+    assert real["identity_cosine"]["mean"] == 0.0
+    assert real["rank1"]["mean"] < 0.5  # ties go to the first gallery face, one person of six
+
+
+def test_without_identities_only_the_pairwise_metrics_are_measured(held_out_faces):
+    faces, _ = held_out_faces
+    section, per_face = evaluate_identity_realism(_pixel_judges(), faces, None,
+                                                  {"model": Candidate("model", faces[::-1].copy())}, replicates=5)
+    assert set(section["rows"]) == {"model"} and "rank1" not in per_face["model"]
+    assert section["rows"]["model"]["verification_auc"] is None and "no person" in section["notes"][0]

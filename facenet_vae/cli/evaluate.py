@@ -11,7 +11,10 @@ Writes report.json (every number), report.md and PNG figures to --output_dir. He
 partitions 1 and 2 (validation, test) when the partition is known (celeba_partition in a .npz,
 --partition_file or list_eval_partition.txt), else a seeded random 20%. Attribute classifiers and
 attribute vectors are fitted on the rest. Editing adds --edit_strength times the attribute vector
-(mean latent with the attribute minus mean without, on the training split).
+(mean latent with the attribute minus mean without, on the training split). Identity and realism
+(--identity_metrics, on by default) are judged by networks the loss never sees, fetched on first use
+(facenet-vae-fetch all): facenet-casia identity, Fréchet distances and LPIPS, with PCA of the pixels
+and real photos as reference rows (docs/metrics.md).
 """
 import os
 import sys
@@ -37,10 +40,49 @@ def summary_lines(result):
                                    attributes.get("mean_accuracy_standard_error"), digits=4)
         lines.append(f"attributes: mean accuracy {accuracy_text} (majority "
                      f"{attributes['majority_baseline']:.4f}, PCA pixels {pca if pca is None else round(pca, 4)})")
+        gain = attributes["mean_accuracy"] - attributes["majority_baseline"]
+        lines.append(f"attributes: probe minus majority {gain:+.4f}")
     for name, row in (result.get("editing") or {}).items():
         if row.get("success_rate") is not None:
             lines.append(f"editing {name}: success {row['success_rate']:.3f}, others unchanged "
-                         f"{row['others_unchanged']:.3f}")
+                         f"{row['others_unchanged']:.3f} (flipped {1 - row['others_unchanged']:.3f})")
+    return lines + identity_realism_lines(result.get("identity_realism"))
+
+
+def _value(entry, digits=3):
+    if entry is None or entry.get("mean") is None:
+        return "n/a"
+    return plus_minus(f"{entry['mean']:.{digits}f}", entry.get("standard_error"), digits=digits)
+
+
+def _number(value, digits=2):
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def identity_realism_lines(section):
+    """Return one identity line and one realism line per row (model, PCA, real photos), then the edits' identity."""
+    if not section:
+        return []
+    lines = []
+    for row in section["rows"].values():
+        if row is None:
+            continue
+        auc = "n/a" if row["verification_auc"] is None else plus_minus(
+            f"{row['verification_auc']:.4f}", row["verification_auc_standard_error"], digits=4)
+        lines.append(f"identity ({section['networks']['identity']}), {row['label']}: cosine "
+                     f"{_value(row['identity_cosine'])}, AUC {auc}, rank-1 {_value(row['rank1'])}")
+        ffd, vgg = row["ffd_x100"], row["vgg_frechet"]
+        lines.append(f"realism, {row['label']}: LPIPS {_value(row['lpips'])}; FFD x100 reconstructions "
+                     f"{_number(ffd['reconstructions'])}, fitted samples {_number(ffd['fitted_samples'])}, N(0, I) "
+                     f"{_number(ffd['prior_samples'])}; VGG16 Fréchet {_number(vgg['reconstructions'])}, "
+                     f"{_number(vgg['fitted_samples'])}, {_number(vgg['prior_samples'])}")
+    for key, edits in section.get("edits", {}).items():
+        for name, edit in edits.items():
+            kept = "n/a" if edit["kept_ratio"] is None else plus_minus(
+                f"{edit['kept_ratio']:.3f}", edit["kept_ratio_standard_error"], digits=3)
+            lines.append(f"identity kept by the {name} edit ({section['rows'][key]['label']}): {kept} "
+                         f"(cosine {_value(edit['identity_cosine'])} vs reconstruction "
+                         f"{_value(edit['reconstruction_identity_cosine'])})")
     return lines
 
 
@@ -67,9 +109,10 @@ def main(argv=None):
     # check above must not wait for.
     from facenet_vae.evaluation.pipeline import run_evaluation  # noqa: PLC0415
     from facenet_vae.evaluation.progress import Progress  # noqa: PLC0415
+    from facenet_vae.pretrained.fetch import PretrainedUnavailable  # noqa: PLC0415
     try:
         result = run_evaluation(config, progress=Progress(tool=TOOL))
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, PretrainedUnavailable) as error:
         return fail(TOOL, error, EXIT_FAILED)
     for line in summary_lines(result):
         print(line)

@@ -8,7 +8,6 @@ Labels are CelebA's {-1, 1}.
 import warnings
 
 import numpy as np
-from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
@@ -16,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from facenet_vae.evaluation.config import DEFAULT_PCA_COMPONENTS
 from facenet_vae.evaluation.metrics import standard_error
+from facenet_vae.evaluation.pixel_pca import PixelPca
 
 
 def single_threaded_blas():
@@ -124,25 +124,22 @@ class LinearAttributeClassifiers:
         return np.mean(self.predict(features) == _check_labels(labels), axis=1)
 
 
-def pca_pixel_features(train_pixels, test_pixels, num_components=DEFAULT_PCA_COMPONENTS, seed=0):
+def pca_pixel_features(train_pixels, test_pixels, num_components=DEFAULT_PCA_COMPONENTS, seed=0, pixel_pca=None):
     """Return ``(train_features, test_features, num_components_used)``: PCA (fit on training pixels) projections.
 
     Pixels are flattened and scaled to 0..1; the component count is capped by the training-set size
-    and the pixel count.
+    and the pixel count. ``pixel_pca``: a ``PixelPca`` fitted on ``train_pixels`` already, reused.
     """
-
-    train = np.asarray(train_pixels).reshape(len(train_pixels), -1).astype(np.float32) / 255.0
-    test = np.asarray(test_pixels).reshape(len(test_pixels), -1).astype(np.float32) / 255.0
-    used = int(min(num_components, train.shape[0], train.shape[1]))
-    pca = PCA(n_components=used, svd_solver="randomized", random_state=seed).fit(train)
-    return pca.transform(train), pca.transform(test), used
+    pixel_pca = pixel_pca or PixelPca(train_pixels, num_components, seed)
+    return pixel_pca.train_features, pixel_pca.transform(test_pixels), pixel_pca.components
 
 
 def evaluate_attribute_prediction(train_latent, train_labels, test_latent, test_labels, names,
                                   train_pixels=None, test_pixels=None, pca_components=DEFAULT_PCA_COMPONENTS,
-                                  seed=0, on_classifier=None):
+                                  seed=0, on_classifier=None, pixel_pca=None):
     """Return ``(section, latent_classifiers)``: the report section dict and the fitted latent classifiers.
 
+    ``pixel_pca``: the ``PixelPca`` of ``train_pixels`` when the caller fitted it already.
     ``on_classifier()`` is called after each classifier is fitted (one per attribute on the latent
     means, then one per attribute on the pixels' principal components), for progress output.
 
@@ -166,7 +163,8 @@ def evaluate_attribute_prediction(train_latent, train_labels, test_latent, test_
         majority = majority_baseline(train_labels, test_labels)
         pca_accuracy, components_used, pca_warnings = None, None, 0
         if train_pixels is not None and test_pixels is not None:
-            train_pca, test_pca, components_used = pca_pixel_features(train_pixels, test_pixels, pca_components, seed)
+            train_pca, test_pca, components_used = pca_pixel_features(
+                train_pixels, test_pixels, pca_components, seed, pixel_pca)
             pca_classifiers = LinearAttributeClassifiers(seed=seed).fit(train_pca, train_labels, on_classifier)
             pca_accuracy = pca_classifiers.accuracy(test_pca, test_labels)
             pca_warnings = pca_classifiers.convergence_warnings

@@ -49,6 +49,11 @@ class EvaluationConfig:
                                   group="evaluation", minimum=1)
     num_figure_images: int = setting(32, "Held-out faces shown in the reconstruction figure.", group="evaluation",
                                      minimum=1)
+    identity_metrics: bool = setting(
+        True, "Judge identity (facenet-casia: cosine to the original, verification AUC, rank-1, identity kept by "
+        "edits) and realism (Fréchet distances on FaceNet and pooled VGG16 features, LPIPS) of the model, "
+        "PCA of the pixels and real photos. Fetches the networks on first use (facenet-vae-fetch all); "
+        "not measured on synthetic faces.", group="evaluation")
     recalibrate_batch_norm: bool = setting(
         False, "Re-estimate batch-norm moving statistics on (up to 2000) training images before evaluating, for "
         "briefly trained models whose moving averages still hold their initial values; the reconstruction with "

@@ -37,6 +37,7 @@ class EvaluationData:
     original_sizes: list = dataclasses.field(default_factory=list)
     resized: bool = False
     notes: list = dataclasses.field(default_factory=list)
+    held_out_identities: Optional[np.ndarray] = None  # each held-out face's person, where the data name one
 
     @property
     def has_attributes(self):
@@ -79,7 +80,7 @@ def _subsample(indices, limit, seed):
 
 
 def _assemble(images, attributes, names, partition, framing, description, seed, max_train, max_held_out,
-              original_sizes=None, notes=None):
+              original_sizes=None, notes=None, identities=None):
     train, held_out, split = split_indices(len(images), partition, seed)
     notes = list(notes or [])
     limited_train = _subsample(train, max_train, seed + 1)
@@ -97,7 +98,8 @@ def _assemble(images, attributes, names, partition, framing, description, seed, 
         held_out_images=resize_pixels(np.asarray(images)[limited_held_out], framing),
         train_attributes=pick(attributes, limited_train), held_out_attributes=pick(attributes, limited_held_out),
         attribute_names=None if names is None else [str(n) for n in names], description=description, split=split,
-        original_sizes=[tuple(s) for s in sizes], resized=resized, notes=notes)
+        original_sizes=[tuple(s) for s in sizes], resized=resized, notes=notes,
+        held_out_identities=pick(identities, limited_held_out))
 
 
 def load_npz(path, framing, seed=0, max_train=None, max_held_out=None):
@@ -107,7 +109,7 @@ def load_npz(path, framing, seed=0, max_train=None, max_held_out=None):
     if faces.attributes is not None and faces.attribute_names and faces.attribute_names[0] == "attribute_0":
         notes.append("the npz has no attribute_names; attributes are numbered")
     return _assemble(faces.images, faces.attributes, faces.attribute_names, faces.partition, framing,
-                     faces.description, seed, max_train, max_held_out, notes=notes)
+                     faces.description, seed, max_train, max_held_out, notes=notes, identities=faces.identities)
 
 
 def load_image_folder(folder, framing, attributes_file=None, partition_file=None, seed=0, max_train=None,

@@ -12,9 +12,12 @@ from absl import logging
 from facenet_vae.generation.attribute_vectors import ThinAttributeWarning, attribute_vectors_from_latents
 from facenet_vae.training.batch_norm_calibration import recalibrate_batch_norm
 from facenet_vae.evaluation import attribute_prediction, editing, figures, latent, metrics, report
+from facenet_vae.evaluation.identity_realism import Candidate, evaluate_identity_realism
+from facenet_vae.evaluation.pixel_pca import PixelPca
 from facenet_vae.evaluation.data import (is_celeba_download, load_celeba_download, load_image_folder, load_npz,
                                          load_synthetic, load_tfds_celeb_a)
 from facenet_vae.evaluation.progress import Progress
+from facenet_vae.generation.latent_distribution import draw_latents, fit_latent_gaussian
 from facenet_vae.generation.loading import load_vae
 
 NUM_PRIOR_SAMPLES = 64
@@ -126,7 +129,11 @@ def run_evaluation(config, vae=None, progress=None):
         os.path.join(output_dir, "kl_per_dimension.png"), result["latent"]["kl_per_dimension"],
         result["latent"]["active_units_threshold"]))
 
-    classifiers = None
+    classifiers, train_mean, edits = None, None, {}
+    pixel_pca = None
+    if len(data.train_images) and (names is not None or config.identity_metrics):
+        progress.stage(f"fitting {config.pca_components} principal components of the training pixels")
+        pixel_pca = PixelPca(data.train_images, config.pca_components, config.seed)
     if names is None:
         note = "the data carry no attributes, so attribute prediction and editing were not measured"
         result["attribute_note"] = result["editing_note"] = note[0].upper() + note[1:] + "."
@@ -135,10 +142,16 @@ def run_evaluation(config, vae=None, progress=None):
             os.path.join(output_dir, "latent_pca.png"), held_mean, seed=config.seed))
     else:
         train_mean, classifiers = _attribute_prediction_section(config, vae, data, names, held_mean, color_index,
-                                                                output_dir, result, progress)
-        _editing_section(config, vae, data, names, held_mean, train_mean, classifiers, edit_indices, output_dir,
-                         result, progress)
-    result["per_face"] = _write_per_face(output_dir, data, reconstructions, held_mean, classifiers)
+                                                                output_dir, result, progress, pixel_pca)
+        edits = _editing_section(config, vae, data, names, held_mean, train_mean, classifiers, edit_indices,
+                                 output_dir, result, progress)
+    judged = None
+    if config.identity_metrics and config.resolved_dataset() == "synthetic":
+        result["notes"].append("identity and realism were not measured: the judging networks know real faces only")
+    elif config.identity_metrics:
+        judged = _identity_realism_section(config, vae, data, reconstructions, train_mean, pixel_pca, edits, result,
+                                           progress)
+    result["per_face"] = _write_per_face(output_dir, data, reconstructions, held_mean, classifiers, judged)
     result["evaluation_seconds"] = time.perf_counter() - started
     report.write_json(result, output_dir)
     report.write_markdown(result, output_dir)
@@ -146,8 +159,11 @@ def run_evaluation(config, vae=None, progress=None):
     return report.json_safe(result)
 
 
-def _write_per_face(output_dir, data, reconstructions, held_mean, classifiers):
+def _write_per_face(output_dir, data, reconstructions, held_mean, classifiers, judged=None):
     """Write per_face.npz (each held-out face's PSNR and, with attributes, fraction of attributes right).
+
+    With ``judged`` (the model row's per-face identity arrays) it holds identity_cosine, lpips and
+    (where the data name people) rank1 too.
 
     Two reports on the same faces then compare face by face: a paired difference and its standard
     error (bench/quality.py does this for the PyTorch peer). Returns the file's name.
@@ -155,12 +171,16 @@ def _write_per_face(output_dir, data, reconstructions, held_mean, classifiers):
     arrays = {"psnr": metrics.per_image_psnr(data.held_out_images, reconstructions)}
     if classifiers is not None:
         arrays["attribute_accuracy"] = classifiers.face_accuracy(held_mean, data.held_out_attributes)
+    for key in ("identity_cosine", "lpips", "rank1"):
+        if judged is not None and key in judged:
+            arrays[key] = judged[key]
     path = os.path.join(output_dir, PER_FACE_FILE)
     np.savez(path, **arrays)
     return PER_FACE_FILE
 
 
-def _attribute_prediction_section(config, vae, data, names, held_mean, color_index, output_dir, result, progress):
+def _attribute_prediction_section(config, vae, data, names, held_mean, color_index, output_dir, result, progress,
+                                  pixel_pca=None):
     """Fill ``result["attribute_prediction"]`` and its figures; return the training latent means and the classifiers."""
     fig = result["figures"]
     if len(data.train_images) == 0:
@@ -172,7 +192,7 @@ def _attribute_prediction_section(config, vae, data, names, held_mean, color_ind
     section, classifiers = attribute_prediction.evaluate_attribute_prediction(
         train_mean, data.train_attributes, held_mean, data.held_out_attributes, names,
         train_pixels=data.train_images, test_pixels=data.held_out_images, pca_components=config.pca_components,
-        seed=config.seed)
+        seed=config.seed, pixel_pca=pixel_pca)
     result["attribute_prediction"] = section
     if section["pca_components"] is not None and section["pca_components"] < config.pca_components:
         result["notes"].append(f"only {section['pca_components']} principal components fit the training split "
@@ -187,13 +207,16 @@ def _attribute_prediction_section(config, vae, data, names, held_mean, color_ind
 
 def _editing_section(config, vae, data, names, held_mean, train_mean, classifiers, edit_indices, output_dir, result,
                      progress):
-    """Fill ``result["editing"]``: success of ``z + k * attribute_vector`` per attribute, with a figure each."""
+    """Fill ``result["editing"]``: success of ``z + k * attribute_vector`` per attribute, with a figure each.
+
+    Returns ``{name: (indices of the edited held-out faces, their latents edited at --edit_strength)}``.
+    """
     # From the inference-mode latent means of the training split: the space the classifiers read.
     # Thin vectors are not warned about here: the report's tables give every attribute's face counts.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ThinAttributeWarning)
         vectors = attribute_vectors_from_latents(train_mean, data.train_attributes)
-    result["editing"] = {}
+    result["editing"], edits = {}, {}
 
     def decode(z):
         return vae.decode_to_pixels(np.asarray(z, np.float32))
@@ -215,6 +238,7 @@ def _editing_section(config, vae, data, names, held_mean, train_mean, classifier
                                       strength=config.edit_strength, batch_size=config.batch_size, names=names,
                                       sweep=config.edit_sweep)
         row["attribute_vector_norm"] = float(np.linalg.norm(vectors[index]))
+        edits[name] = (without, held_mean[without] + config.edit_strength * vectors[index][None, :])
         if len(without):
             shown = without[:8]
             edited = decode(held_mean[shown] + config.edit_strength * vectors[index][None, :])
@@ -223,3 +247,41 @@ def _editing_section(config, vae, data, names, held_mean, train_mean, classifier
                 os.path.join(output_dir, f"editing_{name}.png"), tiles,
                 f"{name}: originals, reconstructions, z + {config.edit_strength:g} * vector", columns=len(shown)))
         result["editing"][name] = row
+    return edits
+
+
+def _identity_realism_section(config, vae, data, reconstructions, train_mean, pixel_pca, edits, result, progress):
+    """Fill ``result["identity_realism"]`` (the model, PCA of pixels, real photos); return the model's per-face data.
+
+    Samples: as many as held-out faces, from N(0, I) and from a Gaussian fitted to the training
+    latent means (``generation.latent_distribution``), seeded by --seed.
+    """
+    from facenet_vae.evaluation.judges import load_judges  # noqa: PLC0415  (loads TensorFlow networks)
+    progress.stage("loading the judging networks (facenet-casia, vgg16-imagenet, lpips-alex)")
+    judges = load_judges(config.batch_size)
+    batch, count = config.batch_size, len(data.held_out_images)
+    if train_mean is None and len(data.train_images):
+        train_mean, _ = progress.map_batches(vae.encode_pixels, data.train_images, batch,
+                                             f"encoding {len(data.train_images)} training faces")
+    fitted = None
+    if train_mean is not None and len(train_mean) > vae.latent_var_size:
+        gaussian = fit_latent_gaussian(train_mean)
+        fitted = progress.map_batches(vae.decode_to_pixels, draw_latents(count, vae.latent_var_size, seed=config.seed,
+                                                                         gaussian=gaussian),
+                                      batch, f"decoding {count} samples of the Gaussian fitted to training latents")
+    else:
+        result["notes"].append("too few training faces to fit a Gaussian to their latents: no fitted samples")
+    prior = progress.map_batches(vae.decode_to_pixels, draw_latents(count, vae.latent_var_size, seed=config.seed),
+                                 batch, f"decoding {count} samples of N(0, I)")
+    edited = {name: (indices, vae.decode_to_pixels(np.asarray(latents, np.float32), batch_size=batch))
+              for name, (indices, latents) in edits.items() if len(indices)}
+    candidates = {"model": Candidate("the model", reconstructions, fitted, prior, edited)}
+    if pixel_pca is not None:
+        candidates["pca_pixels"] = Candidate(f"PCA-{pixel_pca.components} of the pixels",
+                                             pixel_pca.reconstruct(data.held_out_images),
+                                             fitted_samples=pixel_pca.sample(count, config.seed))
+    section, per_face = evaluate_identity_realism(judges, data.held_out_images, data.held_out_identities,
+                                                  candidates, seed=config.seed, progress=progress)
+    section["edit_strength"] = config.edit_strength
+    result["identity_realism"] = section
+    return per_face["model"]

@@ -4,11 +4,13 @@
 each set. No Inception weights can be had here, so the evaluation applies it to FaceNet embeddings
 (FFD) and to pooled VGG16 features in place of FID; the numbers are not comparable with FID's.
 """
+import warnings
+
 import numpy as np
 from scipy import linalg
 
-# Added to both covariances' diagonals when their product's square root is not finite
-# (near-singular covariances: fewer samples than dimensions), as FID's reference code does.
+# Added to both covariances' diagonals when their product is singular (fewer samples than
+# dimensions) and its square root inaccurate or not finite, as FID's reference code does.
 SQRTM_JITTER = 1e-6
 
 
@@ -16,7 +18,7 @@ def gaussian_statistics(features):
     """Return ``(mean (D,), covariance (D, D))`` of ``features`` (N, D) in float64; N must be at least 2."""
     features = np.asarray(features, np.float64)
     if features.ndim != 2 or len(features) < 2:
-        raise ValueError(f"the Fréchet distance needs at least 2 feature vectors of shape (N, D), got {features.shape}")
+        raise ValueError(f"the Fréchet distance needs at least 2 feature vectors (N, D), got shape {features.shape}")
     if not np.isfinite(features).all():
         raise ValueError("the features hold NaN or infinite values")
     return features.mean(axis=0), np.cov(features, rowvar=False)
@@ -28,8 +30,10 @@ def frechet_distance_of_statistics(mean_a, covariance_a, mean_b, covariance_b):
     covariance_a, covariance_b = np.atleast_2d(covariance_a), np.atleast_2d(covariance_b)
     if mean_a.shape != mean_b.shape or covariance_a.shape != covariance_b.shape:
         raise ValueError(f"statistics of different sizes: {mean_a.shape} vs {mean_b.shape}")
-    root = linalg.sqrtm(covariance_a @ covariance_b)
-    if not np.isfinite(root).all():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", linalg.LinAlgWarning)
+        root = linalg.sqrtm(covariance_a @ covariance_b)
+    if caught or not np.isfinite(root).all():
         jitter = SQRTM_JITTER * np.eye(len(covariance_a))
         root = linalg.sqrtm((covariance_a + jitter) @ (covariance_b + jitter))
     # The product of two covariances has a real square root; rounding leaves tiny imaginary parts.

@@ -152,6 +152,7 @@ def render_markdown(report):
                 lines += [f"![editing {name}]({row['figure']})", ""]
         lines.append("")
 
+    lines += identity_realism_lines(report.get("identity_realism"))
     latent = report["latent"]
     lines += ["## Latent space", "",
               f"- active units (Var over held-out faces of E[z|x] > {latent['active_units_threshold']}, "
@@ -170,6 +171,57 @@ def render_markdown(report):
     if report.get("notes"):
         lines += ["## Notes", ""] + [f"- {note}" for note in report["notes"]] + [""]
     return "\n".join(lines)
+
+
+def _cell(entry, digits=3):
+    """Return ``mean ± standard error`` of a ``{"mean", "standard_error"}`` cell ("n/a" when absent)."""
+    if not entry or entry.get("mean") is None:
+        return "n/a"
+    return plus_minus(f"{entry['mean']:.{digits}f}", entry.get("standard_error"), digits=digits)
+
+
+def identity_realism_lines(section):
+    """Return the Markdown lines of the identity and realism section (none when it was not measured)."""
+    if not section:
+        return []
+    networks, rows = section["networks"], section["rows"]
+    lines = ["## Identity and realism", "",
+             f"Judged by networks the training loss never sees: identity by `{networks['identity']}` embeddings, "
+             f"LPIPS by `{networks['perceptual']}`, Fréchet distances (squared, between Gaussians fitted to each set "
+             f"of features and to the {section['num_faces']} held-out faces') on those embeddings (FFD, x100) and on "
+             f"pooled `{networks['features']}` features, which stand in for FID: no Inception weights exist here, "
+             f"so they do not compare with published FIDs. Real photos: each face against another held-out photo of "
+             f"the same person. ± is the standard error over the held-out faces (AUC: bootstrap over faces, "
+             f"{section['bootstrap_replicates']} replicates); the Fréchet distances have none (see docs/metrics.md).",
+             "", "| row | faces | PSNR (dB) | identity cosine | verification AUC | rank-1 | LPIPS |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for row in rows.values():
+        if row is None:
+            continue
+        auc = "n/a" if row["verification_auc"] is None else plus_minus(
+            f"{row['verification_auc']:.4f}", row["verification_auc_standard_error"], digits=4)
+        lines.append(f"| {row['label']} | {row['num_faces']} | {_cell(row['psnr'], 2)} | "
+                     f"{_cell(row['identity_cosine'])} | {auc} | {_cell(row['rank1'])} | {_cell(row['lpips'])} |")
+    lines += ["", "| row | FFD x100 reconstructions | FFD x100 fitted samples | FFD x100 N(0, I) samples | "
+              "VGG16 Fréchet reconstructions | VGG16 fitted samples | VGG16 N(0, I) samples |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    for row in rows.values():
+        if row is None:
+            continue
+        cells = [_fmt(row["ffd_x100"][kind], 2) for kind in ("reconstructions", "fitted_samples", "prior_samples")]
+        cells += [_fmt(row["vgg_frechet"][kind], 2) for kind in ("reconstructions", "fitted_samples", "prior_samples")]
+        lines.append(f"| {row['label']} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for key, edits in section.get("edits", {}).items():
+        for name, edit in edits.items():
+            kept = "n/a" if edit["kept_ratio"] is None else plus_minus(
+                f"{edit['kept_ratio']:.3f}", edit["kept_ratio_standard_error"], digits=3)
+            lines.append(f"- {rows[key]['label']}, {name} edit (k = {_fmt(section.get('edit_strength'), 2)}, "
+                         f"{edit['num_faces']} faces): identity cosine to the original {_cell(edit['identity_cosine'])}"
+                         f" against the reconstruction's {_cell(edit['reconstruction_identity_cosine'])}; the edit "
+                         f"keeps **{kept}** of it")
+    lines += [f"- {note}" for note in section.get("notes", [])]
+    return lines + [""]
 
 
 def write_markdown(report, output_dir, name="report.md"):
