@@ -3,18 +3,21 @@
     python bench/quality.py --steps=800 --batch_size=64                # the issue's budget (~1 h on 2 CPU cores)
     python bench/quality.py --steps=30 --configs=plain --max_held_out=200   # a quick check
 
-For each objective (``plain``: KL + 0.5 x squared error in facenet's normalised space, per sample;
-``facenet``: KL + 0.5 x FaceNet-stem feature error, per sample), trains in one run, on the 3,720
+For each objective of ``OBJECTIVES`` named by ``--configs`` (``plain``: KL + 0.5 x squared error in
+facenet's normalised space, per sample; ``facenet``: KL + 0.5 x FaceNet-stem feature error, per
+sample; an entry without a peer mode trains ours only), trains in one run, on the 3,720
 partition-0 faces of the CelebA subset, with the same steps, batch and seed:
   - this project's default recipe through ``facenet_vae.training.train`` (what train_vae.py runs);
   - the PyTorch quality peer (``$FACENET_VAE_DATA/peers/torch_dfc_vae_quality.py``: PyTorch's default
     init, Adam 5e-4, random flips).
 Both are scored by this project's evaluation (``facenet_vae.evaluation``) on the 1,230 faces of
 partitions 1 and 2, as trained (no batch-norm re-estimation at evaluation time), and the table
-prints our figure minus the peer's. PCA with 100 components on the pixels is the reference row.
+prints our figure minus the peer's. The evaluation's identity and realism section (docs/metrics.md)
+gives the second table; PCA with 100 components on the pixels and real photos are its reference rows.
 The pixel weight 1.67e-4 on 0..255 pixels is the peer's 0.5 on normalised pixels (0.5 / mean
 channel variance of facenet's constants).
 """
+import dataclasses
 import importlib.util
 import json
 import os
@@ -22,6 +25,7 @@ import pathlib
 import sys
 import tempfile
 import time
+from typing import Callable, Optional
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
@@ -34,13 +38,34 @@ from shared_data import require, shared_path  # noqa: E402  (bench/ is the scrip
 FACES = shared_path("data", "celeba_subset.npz")
 FACENET_STEM = shared_path("models", "facenet_keras_stem.h5")
 PEER = shared_path("peers", "torch_dfc_vae_quality.py")
-CONFIGS = ("plain", "facenet")
 PIXEL_WEIGHT_OF_PEER = 1.67e-4
+IMAGE_SETS = ("reconstructions", "fitted_samples", "prior_samples")
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """One comparable objective: our TrainConfig overrides (a function of the shared arguments) and the peer's mode.
+
+    ``peer_mode`` None: the peer has no such objective, and only our model is trained and scored.
+    Add a recipe by adding an entry to OBJECTIVES; ``--configs`` accepts its name.
+    """
+    our_settings: Callable
+    peer_mode: Optional[str]
+    description: str
+
+
+OBJECTIVES = {
+    "plain": Objective(lambda: dict(reconstruction_loss_type="PLAIN", pixel_weight=PIXEL_WEIGHT_OF_PEER), "plain",
+                       "KL + 0.5 x squared error in facenet's normalised space, per sample"),
+    "facenet": Objective(lambda: dict(reconstruction_loss_type="PERCEPTUAL", perceptual_model="facenet",
+                                      perceptual_weights=str(FACENET_STEM), beta=0.5), "facenet",
+                         "KL + 0.5 x FaceNet-stem feature error, per sample"),
+}
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("steps", 800, "Training steps for each model.")
 flags.DEFINE_integer("batch_size", 64, "Training batch size.")
-flags.DEFINE_list("configs", list(CONFIGS), "Objectives: plain, facenet.")
+flags.DEFINE_list("configs", list(OBJECTIVES), f"Objectives, from: {', '.join(OBJECTIVES)}.")
 flags.DEFINE_integer("seed", 0, "Seed of both trainings.")
 flags.DEFINE_integer("max_held_out", None, "Evaluate on a seeded subset of at most this many held-out faces.")
 flags.DEFINE_enum("our_schedule", "default", ["default", "cosine"],
@@ -57,10 +82,7 @@ def our_config(name, train_npz, output_dir):
                   export_saved_model=False, seed=FLAGS.seed, loss_reduction="mean")
     if FLAGS.our_schedule == "cosine":
         common.update(learning_rate_schedule="cosine", initial_learning_rate=1e-3)
-    if name == "plain":
-        return TrainConfig(reconstruction_loss_type="PLAIN", pixel_weight=PIXEL_WEIGHT_OF_PEER, **common)
-    return TrainConfig(reconstruction_loss_type="PERCEPTUAL", perceptual_model="facenet",
-                       perceptual_weights=str(FACENET_STEM), beta=0.5, **common)
+    return TrainConfig(**{**common, **OBJECTIVES[name].our_settings()})
 
 
 def load_peer():
@@ -99,11 +121,29 @@ def evaluate(vae, name, output_dir):
                               edit_sweep=(), seed=0)
     result = run_evaluation(config, vae=vae)
     smiling = result["editing"]["Smiling"]
-    return {"report_dir": config.output_dir, "psnr": result["reconstruction"]["psnr"],
-            "probe": result["attribute_prediction"]["mean_accuracy"],
-            "pca_probe": result["attribute_prediction"]["pca_pixels_baseline"],
-            "smiling": smiling["success_rate"], "others_flipped": 1.0 - smiling["others_unchanged"],
-            "kl": result["latent"]["kl_total"], "active_units": result["latent"]["active_units"]}
+    section = result["identity_realism"]
+    figures = {"report_dir": config.output_dir, "psnr": result["reconstruction"]["psnr"],
+               "probe": result["attribute_prediction"]["mean_accuracy"],
+               "majority": result["attribute_prediction"]["majority_baseline"],
+               "pca_probe": result["attribute_prediction"]["pca_pixels_baseline"],
+               "smiling": smiling["success_rate"], "others_flipped": 1.0 - smiling["others_unchanged"],
+               "kl": result["latent"]["kl_total"], "active_units": result["latent"]["active_units"],
+               "identity": identity_figures(section["rows"]["model"]),
+               "smiling_identity_kept": section["edits"].get("model", {}).get("Smiling", {}).get("kept_ratio"),
+               # The evaluation's reference rows: the same in every evaluation on these faces.
+               "references": {key: identity_figures(section["rows"][key])
+                              for key in ("pca_pixels", "real_photos") if section["rows"].get(key)}}
+    return figures
+
+
+def identity_figures(row):
+    """Return the flat identity and realism figures of one row of the evaluation's identity_realism section."""
+    mean = lambda cell: None if cell is None else cell["mean"]  # noqa: E731
+    return {"label": row["label"], "psnr": mean(row["psnr"]), "cosine": mean(row["identity_cosine"]),
+            "auc": row["verification_auc"], "auc_se": row["verification_auc_standard_error"],
+            "rank1": mean(row["rank1"]), "lpips": mean(row["lpips"]),
+            **{f"ffd_{kind}": row["ffd_x100"][kind] for kind in IMAGE_SETS},
+            **{f"vgg_{kind}": row["vgg_frechet"][kind] for kind in IMAGE_SETS}}
 
 
 def paired_difference(ours_dir, peer_dir, key):
@@ -130,22 +170,12 @@ def write_training_partition(folder):
     return path, arrays["images"]
 
 
-def pca_psnr(train_images, components=100, max_held_out=None):
-    """Return the held-out PSNR of a PCA with ``components`` components fitted on the training pixels."""
-    from sklearn.decomposition import PCA
-
-    from facenet_vae.evaluation.metrics import psnr
-    with np.load(FACES) as data:
-        held_out = data["images"][data["celeba_partition"] != 0]
-    if max_held_out:
-        held_out = held_out[np.sort(np.random.default_rng(2).choice(len(held_out), max_held_out, replace=False))]
-    pca = PCA(components, random_state=0).fit(train_images.reshape(len(train_images), -1).astype(np.float32))
-    restored = pca.inverse_transform(pca.transform(held_out.reshape(len(held_out), -1).astype(np.float32)))
-    return psnr(held_out, np.clip(np.round(restored), 0, 255).astype(np.uint8).reshape(held_out.shape))
+def _number(value, digits):
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def table(rows, pca):
-    """Return the Markdown comparison table."""
+def table(rows, references):
+    """Return the Markdown comparison tables: training figures, then identity and realism with reference rows."""
     lines = ["| objective | model | PSNR (dB) | probe | Smiling edit k=1 | others flipped | KL | train min |",
              "|---|---|---|---|---|---|---|---|"]
     for row in rows:
@@ -153,15 +183,40 @@ def table(rows, pca):
                      f"{row['smiling']:.3f} | {row['others_flipped']:.3f} | {row['kl']:.0f} | "
                      f"{row['train_seconds'] / 60:.1f} |")
     by = {(r["objective"], r["model"]): r for r in rows}
-    for objective in dict.fromkeys(r["objective"] for r in rows):
-        ours, peer = by.get((objective, "facenet-vae")), by.get((objective, "PyTorch peer"))
+    pairs = [(objective, by.get((objective, "facenet-vae")), by.get((objective, "PyTorch peer")))
+             for objective in dict.fromkeys(r["objective"] for r in rows)]
+    for objective, ours, peer in pairs:
         if ours and peer:
             psnr = paired_difference(ours["report_dir"], peer["report_dir"], "psnr")
             probe = paired_difference(ours["report_dir"], peer["report_dir"], "attribute_accuracy")
             lines.append(f"| {objective} | **ours - peer** (± paired standard error) | {psnr[0]:+.2f} ± {psnr[1]:.2f} | "
                          f"{probe[0]:+.3f} ± {probe[1]:.3f} | {ours['smiling'] - peer['smiling']:+.3f} | "
                          f"{ours['others_flipped'] - peer['others_flipped']:+.3f} | | |")
-    lines.append(f"| reference | PCA-100 on pixels | {pca['psnr']:.2f} | {pca['probe']:.3f} | | | | |")
+    pca = references.get("pca_pixels")
+    if pca:
+        lines.append(f"| reference | {pca['label']} | {pca['psnr']:.2f} | {references['pca_probe']:.3f} | | | | |")
+    lines += ["", "| objective | model | identity cosine | AUC | rank-1 | Smiling identity kept | LPIPS | "
+              "FFD x100 rec. | FFD x100 fitted | FFD x100 N(0, I) | VGG16 FD rec. | VGG16 FD fitted | "
+              "VGG16 FD N(0, I) |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def identity_row(objective, model, figures, kept=None):
+        cells = [_number(figures["cosine"], 3), _number(figures["auc"], 4), _number(figures["rank1"], 3),
+                 _number(kept, 3), _number(figures["lpips"], 3)]
+        cells += [_number(figures[f"ffd_{kind}"], 2) for kind in IMAGE_SETS]
+        cells += [_number(figures[f"vgg_{kind}"], 2) for kind in IMAGE_SETS]
+        return f"| {objective} | {model} | " + " | ".join(cells) + " |"
+
+    for row in rows:
+        lines.append(identity_row(row["objective"], row["model"], row["identity"], row["smiling_identity_kept"]))
+    for objective, ours, peer in pairs:
+        if ours and peer:
+            cosine = paired_difference(ours["report_dir"], peer["report_dir"], "identity_cosine")
+            lpips = paired_difference(ours["report_dir"], peer["report_dir"], "lpips")
+            lines.append(f"| {objective} | **ours - peer** (± paired standard error) | {cosine[0]:+.3f} ± "
+                         f"{cosine[1]:.3f} | | | | {lpips[0]:+.3f} ± {lpips[1]:.3f} | | | | | | |")
+    for key in ("pca_pixels", "real_photos"):
+        if references.get(key):
+            lines.append(identity_row("reference", references[key]["label"], references[key]))
     return "\n".join(lines)
 
 
@@ -173,14 +228,14 @@ def main(argv):
     from facenet_vae.generation.loading import load_vae
     from facenet_vae.training import train
     for name in FLAGS.configs:
-        if name not in CONFIGS:
-            raise app.UsageError(f"unknown config {name!r}; choose from {', '.join(CONFIGS)}")
+        if name not in OBJECTIVES:
+            raise app.UsageError(f"unknown config {name!r}; choose from {', '.join(OBJECTIVES)}")
     require(FACES, FACENET_STEM, PEER)
     output_dir = FLAGS.output_dir or tempfile.mkdtemp(prefix="quality-bench-")
     os.makedirs(output_dir, exist_ok=True)
     peer = load_peer()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    rows, pca = [], None
+    rows, references = [], {}
     with tempfile.TemporaryDirectory() as scratch:
         train_npz, train_images = write_training_partition(scratch)
         for name in FLAGS.configs:
@@ -190,18 +245,18 @@ def main(argv):
             seconds = time.perf_counter() - started
             figures = evaluate(load_vae(os.path.join(run_dir, "model.keras")), f"ours_{name}", output_dir)
             rows.append(dict(objective=name, model="facenet-vae", train_seconds=seconds, **figures))
-            pca = pca or {"probe": figures["pca_probe"]}
+            references = references or {"pca_probe": figures["pca_probe"], **figures["references"]}
             logging.info("ours %s: %s", name, figures)
-
+            if OBJECTIVES[name].peer_mode is None:
+                continue
             started = time.perf_counter()
-            peer_model = peer.train(train_images, steps=FLAGS.steps, batch_size=FLAGS.batch_size, mode=name,
+            peer_model = peer.train(train_images, steps=FLAGS.steps, batch_size=FLAGS.batch_size, mode=OBJECTIVES[name].peer_mode,
                                     seed=FLAGS.seed, log_every=0)
             seconds = time.perf_counter() - started
             figures = evaluate(peer_as_loaded_vae(peer, peer_model), f"peer_{name}", output_dir)
             rows.append(dict(objective=name, model="PyTorch peer", train_seconds=seconds, **figures))
             logging.info("peer %s: %s", name, figures)
-        pca["psnr"] = pca_psnr(train_images, max_held_out=FLAGS.max_held_out)
-    text = table(rows, pca)
+    text = table(rows, references)
     description = (f"dfc_vae_resnet, {FLAGS.steps} steps of batch {FLAGS.batch_size} (seed {FLAGS.seed}) on the 3,720 "
                    f"partition-0 faces of {FACES.name}; evaluated on partitions 1 and 2 "
                    f"({FLAGS.max_held_out or 1230} faces). Probe: mean accuracy over the 40 attributes of a linear "
@@ -209,9 +264,16 @@ def main(argv):
                    "classified smiling after z + 1 x vector, decode, re-encode; others flipped: fraction of the other "
                    "39 attribute predictions that change. The ± on the differences is the standard error of the "
                    "face-by-face difference over the held-out faces: sampling noise of those faces, not of the "
-                   "training seed.")
+                   "training seed. Identity (facenet-casia, never seen by any loss here): cosine of each face to its "
+                   "reconstruction, verification AUC over all (face, reconstruction) pairs, rank-1 identification "
+                   "among the held-out faces; Smiling identity kept: cos(edited, face) / cos(reconstruction, face). "
+                   "FFD: Fréchet distance x100 on facenet-casia embeddings; VGG16 FD: on pooled VGG16 features, "
+                   "standing in for FID (no Inception weights here); both against the held-out faces, for "
+                   "reconstructions and as many samples of the fitted Gaussian and of N(0, I). Reference rows: PCA "
+                   "of the pixels, and real photos (each face against another photo of the same person). "
+                   "Definitions: docs/metrics.md.")
     with open(os.path.join(output_dir, "summary.json"), "w", encoding="utf-8") as handle:
-        json.dump({"description": description, "rows": rows, "pca": pca}, handle, indent=2)
+        json.dump({"description": description, "rows": rows, "references": references}, handle, indent=2)
     with open(os.path.join(output_dir, "summary.md"), "w", encoding="utf-8") as handle:
         handle.write(f"# Quality against the PyTorch peer\n\n{description}\n\n{text}\n")
     print(description)
