@@ -1,9 +1,12 @@
 """``pip install .`` into a fresh virtual environment: five console commands, no top-level modules, working --help.
 
-Offline: the venv sees this interpreter's packages (``--system-site-packages``) and pip installs
-with ``--no-deps --no-build-isolation``, so nothing is downloaded. Commands run from a scratch
+Offline: the venv sees the packages of the interpreter running the tests (its site folders, a venv's
+included, not the base Python's) and pip installs with ``--no-deps --no-build-isolation``, so nothing is
+downloaded and the wheel is built with this environment's setuptools, which the test extra installs
+(``[build-system]`` requires what a new Python's own setuptools lacks). Commands run from a scratch
 folder, so they import the installed copy, not the source tree.
 """
+import importlib.metadata
 import os
 import pathlib
 import shutil
@@ -12,15 +15,67 @@ import sys
 import venv
 
 import pytest
+from packaging.requirements import Requirement
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    from pip._vendor import tomli as tomllib
 
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
 COMMANDS = ("facenet-vae-train", "facenet-vae-generate", "facenet-vae-evaluate", "facenet-vae-export",
             "facenet-vae-explore")
 
 
+def _build_requirements():
+    with open(PROJECT_ROOT / "pyproject.toml", "rb") as f:
+        return [Requirement(line) for line in tomllib.load(f)["build-system"]["requires"]]
+
+
+def _missing_build_requirements():
+    """Return the ``[build-system]`` requirements this interpreter does not satisfy, as ``need (have)`` texts."""
+    missing = []
+    for requirement in _build_requirements():
+        try:
+            have = importlib.metadata.version(requirement.name)
+        except importlib.metadata.PackageNotFoundError:
+            have = None
+        if have is None or not requirement.specifier.contains(have, prereleases=True):
+            missing.append(f"{requirement} (installed: {have or 'none'})")
+    return missing
+
+
+def _see_this_environment(python):
+    """Let the venv of ``python`` import this interpreter's packages after its own (a ``.pth`` of site folders).
+
+    ``--system-site-packages`` would show the base Python's packages instead, which are not the tested
+    ones when the tests run in a virtual environment.
+    """
+    sites = [path for path in sys.path if os.path.basename(path) in ("site-packages", "dist-packages")
+             and os.path.isdir(path)]
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    lines = "".join(f"import site; site.addsitedir({path!r})\n" for path in sites)
+    pathlib.Path(purelib, "tested_environment.pth").write_text(lines)
+
+
+def test_the_test_extra_installs_what_the_build_needs():
+    """The wheel below is built with this environment's setuptools: the README's install must provide it."""
+    with open(PROJECT_ROOT / "pyproject.toml", "rb") as f:
+        test_extra = [Requirement(line) for line in tomllib.load(f)["project"]["optional-dependencies"]["test"]]
+    for requirement in _build_requirements():
+        assert any(extra.name == requirement.name and extra.specifier == requirement.specifier
+                   for extra in test_extra), f"{requirement} ([build-system]) is not in the test extra"
+    assert not _missing_build_requirements(), (
+        f"this Python lacks the build requirements {_missing_build_requirements()}: "
+        f"pip install -e \".[test,eval]\" installs them")
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     """Return ``(venv folder, its bin folder, the installed files)`` after ``pip install`` of this repository."""
+    missing = _missing_build_requirements()
+    assert not missing, f"cannot build the wheel: this Python lacks {missing}; pip install -e \".[test,eval]\""
     root = tmp_path_factory.mktemp("venv")
     # Build from a clean copy: an in-tree build would leave build/ and *.egg-info in the checkout, and
     # a stale build/lib (files since deleted) would end up in later wheels.
@@ -28,9 +83,10 @@ def installed(tmp_path_factory):
     shutil.copytree(PROJECT_ROOT, source, ignore=shutil.ignore_patterns(
         ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "checkpoints", "runs", "node_modules"))
     env_dir = root / "env"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    venv.EnvBuilder(system_site_packages=False, with_pip=False).create(env_dir)
     bin_dir = env_dir / ("Scripts" if os.name == "nt" else "bin")
     python = bin_dir / "python"
+    _see_this_environment(python)
     env = dict(os.environ, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
     env.pop("PYTHONPATH", None)
     # The venv has no pip of its own: the venv's interpreter runs the system pip, which installs into the venv.
