@@ -17,9 +17,11 @@ import warnings
 from absl import flags, logging
 
 from facenet_vae import settings
-from facenet_vae.atomic_files import expand, join, read_text
+from facenet_vae.atomic_files import expand, is_remote, join, read_text
 from facenet_vae.cli.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, import_tensorflow, quiet_tensorflow
+from facenet_vae.data.errors import DataError
 from facenet_vae.training.config import TrainConfig
+from facenet_vae.training.path_checks import check_paths
 
 FLAGS = flags.FLAGS
 SHOWS_TENSORFLOW_LOG = 3   # --verbose level from which TensorFlow's own start-up and info lines are shown
@@ -39,6 +41,8 @@ def parse_config(argv):
     source = ""
     try:
         rest = FLAGS(argv)
+        if FLAGS.resume and not is_remote(FLAGS.resume) and not os.path.isdir(expand(FLAGS.resume)):
+            raise flags.Error(f"--resume={FLAGS.resume}: no such run folder")
         if FLAGS.resume:
             source = f" (settings: {_run_flags_path(FLAGS.resume)}, then the command line)"
             rest = _parse_with_run_flags(FLAGS.resume, argv)
@@ -138,12 +142,15 @@ def configure_console(verbose):
 def main(argv=None):
     """Console entry point (``facenet-vae-train``, ``python train_vae.py``); returns the exit status."""
     config = parse_config(sys.argv if argv is None else argv)
+    try:
+        check_paths(config)   # a wrong path is named before TensorFlow and the feature network load
+    except (DataError, OSError) as error:
+        return fail(_tool(), error, EXIT_FAILED)
     configure_console(config.verbose)
     # Imported once the flags are checked: these modules load TensorFlow.
     import_tensorflow(config.verbose >= SHOWS_TENSORFLOW_LOG)
-    from facenet_vae.data.errors import DataError
-    from facenet_vae.training.feature_weights import FeatureWeightsUnavailable
-    from facenet_vae.training.run import train
+    from facenet_vae.training.feature_weights import FeatureWeightsUnavailable  # noqa: PLC0415
+    from facenet_vae.training.run import train  # noqa: PLC0415
     try:
         run_dir = train(config)
     except (DataError, FeatureWeightsUnavailable, ValueError, RuntimeError, OSError) as error:

@@ -21,6 +21,7 @@ from facenet_vae.training.callbacks import TrainingMonitor, grid_png
 from facenet_vae.training.feature_networks import build_feature_extractor
 from facenet_vae.training.objective import Objective
 from facenet_vae.training.optimisation import make_optimizer, set_precision_policy
+from facenet_vae.training.path_checks import check_paths
 from facenet_vae.training.progress import StepProgress
 from facenet_vae.training.step import VaeTrainer
 
@@ -82,7 +83,7 @@ def train(config):
 
     A start that fails (bad data, missing weights, ...) removes the run folder it created.
     """
-    config.validate()
+    check_paths(config.validate())   # a wrong path is named before the feature network or the data loads
     # The strategy comes first: logical CPU devices must be set up before TensorFlow starts.
     strategy = distribute.make_strategy(config.strategy, config.cpu_replicas)
     replicas = strategy.num_replicas_in_sync
