@@ -14,7 +14,7 @@ from facenet_vae.data import load_training_images
 from facenet_vae.data.pipeline import model_inputs
 from facenet_vae.generation.image_grid import to_uint8_pixels
 from facenet_vae.model import DfcVae, get_definition
-from facenet_vae.settings import flag_lines
+from facenet_vae.settings import RUN_FLAGS_FILE, flag_lines
 from facenet_vae.training import distribute, run_folder
 from facenet_vae.training.batch_norm_calibration import recalibrate_batch_norm_on_batches
 from facenet_vae.training.callbacks import TrainingMonitor, grid_png
@@ -60,6 +60,8 @@ def _open_run(config, chief=True):
     """Return ``(run folder, created)``: the folder to resume, or a new one (``created``: made by this call)."""
     if config.resume:
         run_dir = run_folder.expand(config.resume)
+        if not run_folder.is_run_folder(run_dir) and tf.io.gfile.exists(run_folder.join(run_dir, RUN_FLAGS_FILE)):
+            return run_dir, False   # stopped during start-up, before its model was built: _start begins it afresh
         stored = run_folder.read_model_config(run_dir)
         requested = {"vae_def": config.vae_def, "latent_var_size": config.latent_var_size}
         if {key: stored[key] for key in requested} != requested:
@@ -122,11 +124,16 @@ def _start(config, strategy, run_dir, chief):
     """Build model, objective and optimizer, restore a checkpoint, load the data; return what ``fit`` needs."""
     write_dir = distribute.worker_folder(run_dir, strategy)
     tf.io.gfile.makedirs(write_dir)
+    if chief:   # first: a run stopped during start-up is continued (--resume) with these settings
+        run_folder.write_arguments(run_dir, dataclasses.asdict(config), flag_lines(config, leave_out=("resume",)),
+                                   append=bool(config.resume))
     log.info("run folder: %s; strategy: %s", run_dir, distribute.describe(strategy))
     definition = get_definition(config.vae_def)
     with strategy.scope():
         vae = DfcVae(config.vae_def, config.latent_var_size, synchronized_batch_norm=strategy.num_replicas_in_sync > 1,
                      weights_init=config.weights_init)
+        if chief:   # before the feature network, the data and the first save, which take a while
+            run_folder.write_model_config(run_dir, vae)
         objective = make_objective(config, definition.image_size)
         optimizer = make_optimizer(config)
         trainer = VaeTrainer(vae, objective, sampling_seed=config.seed)
@@ -137,7 +144,11 @@ def _start(config, strategy, run_dir, chief):
     if config.resume:
         prefix = run_folder.TrainingCheckpoints(run_dir, vae, optimizer).restore_latest(require=False)
         start_step = int(keras.ops.convert_to_numpy(optimizer.iterations)) if prefix else 0
-        log.info("resumed from %s at step %d", prefix or "(no checkpoint yet)", start_step)
+        if prefix:
+            log.info("resumed from %s at step %d", prefix, start_step)
+        else:
+            log.warning("--resume=%s has no checkpoint yet (the run stopped before its first save): starting it "
+                        "at step 0", run_dir)
     saved_optimizer = optimizer if config.keep_optimizer else None
     checkpoints = run_folder.TrainingCheckpoints(write_dir, vae, saved_optimizer)
 
@@ -145,9 +156,7 @@ def _start(config, strategy, run_dir, chief):
     training_images = load_data(config, definition.image_size, write_dir, config.seed + start_step)
     dataset = training_images.dataset
     vae.framing = training_images.framing
-    if chief:
-        run_folder.write_arguments(run_dir, dataclasses.asdict(config), flag_lines(config, leave_out=("resume",)),
-                                   append=bool(config.resume))
+    if chief:   # again, with the framing the data has just set
         run_folder.write_model_config(run_dir, vae)
     log.info("data: %s; framing: %s; objective: %s", training_images.description,
                  training_images.framing.describe(), describe_objective(config, objective))
@@ -197,6 +206,6 @@ def finish_run(run_dir, model, config, dataset=None):
     write_prior_samples(inference_model, run_folder.join(run_dir, "samples.png"), seed=config.seed)
     if config.export_saved_model:
         # Imported only when asked for: the export package (and its converters) is not needed to train.
-        from facenet_vae.export import export_saved_model
+        from facenet_vae.export import export_saved_model  # noqa: PLC0415
         export_saved_model(inference_model, run_folder.join(run_dir, "saved_model"))
     return run_dir
