@@ -320,9 +320,8 @@ def test_facenet_weights_without_model_weights_group_and_missing_layers(tmp_path
     assert [layer.name for layer in first.network.layers][-1] == "Conv2d_1a_3x3_Activation"
 
 
-def test_facenet_rejects_imagenet_and_random_warns(caplog):
-    with pytest.raises(ValueError, match="facenet_keras.h5"):
-        fn.build_feature_extractor("facenet", None, "imagenet")
+def test_facenet_random_warns(caplog):
+    # (facenet's default "imagenet" weights, the registry's facenet-msceleb: tests/test_facenet_features.py)
     with caplog.at_level(logging.WARNING):
         extractor = fn.build_feature_extractor("facenet", None, "random", input_image_size=96)
     assert fn.RANDOM_WEIGHTS_WARNING in caplog.text

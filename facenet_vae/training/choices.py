@@ -9,6 +9,13 @@ REDUCTIONS = ("sum", "mean")                    # facenet's sum over the batch; 
 PIXEL_SPACES = ("pixels", "normalized")         # facenet's 0..255 error; the error of its normalised images
 FEATURE_NETWORKS = ("vgg19", "vgg16", "facenet")
 FACENET_STEM_LAYERS = ("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3")
+FACENET_EMBEDDING = "embedding"                 # the 128-D L2-normalised embedding (its term: 1 - cosine)
+# Every facenet --loss_features choice in network order: the stem (facenet's default), the deeper
+# units of facenet-msceleb (Inception-ResNet-v1) by their layer names, then the embedding.
+FACENET_LAYERS = (FACENET_STEM_LAYERS + ("Conv2d_3b_1x1", "Conv2d_4a_3x3", "Conv2d_4b_3x3")
+                  + tuple(f"Block35_{i}" for i in range(1, 6)) + ("Mixed_6a",)
+                  + tuple(f"Block17_{i}" for i in range(1, 11)) + ("Mixed_7a",)
+                  + tuple(f"Block8_{i}" for i in range(1, 7)) + (FACENET_EMBEDDING,))
 DEFAULT_VGG_LAYERS = "vgg123"
 FEATURE_TARGETS = ("model_input", "crop")       # the model-size input resized up; facenet's full-size crop
 MIXED_PRECISION = ("none", "float16", "bfloat16")

@@ -1,5 +1,5 @@
 """The feature layers each feature network offers, and what a ``--loss_features`` value selects (no TensorFlow)."""
-from facenet_vae.training.choices import DEFAULT_VGG_LAYERS, FACENET_STEM_LAYERS, FEATURE_NETWORKS
+from facenet_vae.training.choices import DEFAULT_VGG_LAYERS, FACENET_LAYERS, FACENET_STEM_LAYERS, FEATURE_NETWORKS
 
 # relu1_1, relu2_1, relu3_1 of the DFC-VAE paper (Hou et al. 2016), and its deeper variant.
 VGG_LAYER_PRESETS = {
@@ -18,7 +18,7 @@ def valid_layer_names(network):
     """Return the feature layer names ``network`` offers, in network order (list[str])."""
     _check_network(network)
     if network == "facenet":
-        return list(FACENET_STEM_LAYERS)
+        return list(FACENET_LAYERS)
     names = []
     for block, convs in enumerate(_VGG_CONVS_PER_BLOCK[network], start=1):
         names += [f"block{block}_conv{i}" for i in range(1, convs + 1)]

@@ -6,10 +6,14 @@ in facenet's normalised space (see ``normalization``) and returns ``{layer name:
 * ``vgg19`` / ``vgg16``: ``keras.applications`` VGG without its top, truncated after the deepest
   requested layer. Inputs are un-normalised to 0..255 RGB and given Caffe preprocessing (BGR minus
   the ImageNet mean), as ``keras.applications.vgg19.preprocess_input`` does.
-* ``facenet``: the stem of Inception-ResNet-v1 (``Conv2d_1a_3x3``, ``Conv2d_2a_3x3``,
-  ``Conv2d_2b_3x3``), facenet ``train_vae.py``'s default ``--loss_features``, with weights read by
-  layer name from a Keras ``facenet_keras.h5`` conversion. As in ``train_vae.py``, the normalised
-  images are fed as they are, resized to ``input_image_size``.
+* ``facenet``: Inception-ResNet-v1 of the registry's ``facenet-msceleb`` (``facenet_keras.h5``,
+  fetched on first use; see ``facenet_vae.pretrained``), or a local file in its layout. Its stem
+  (``Conv2d_1a_3x3``, ``Conv2d_2a_3x3``, ``Conv2d_2b_3x3``) is facenet ``train_vae.py``'s default
+  ``--loss_features``; deeper units (``Conv2d_4b_3x3``, ``Block35_<i>``, ``Mixed_6a``, ``Block17_<i>``,
+  ``Mixed_7a``, ``Block8_<i>``: the unit's ReLU output) and ``embedding`` may be named too. The
+  ``embedding`` feature is the L2-normalised 128-D embedding divided by sqrt(2), so that the
+  objective's squared error of it is ``1 - cosine`` per image. As in ``train_vae.py``, the
+  normalised images are fed as they are (not prewhitened), resized to ``input_image_size``.
 """
 import os
 
@@ -19,7 +23,8 @@ import tensorflow as tf
 from absl import logging
 
 from facenet_vae.model.normalization import IMG_MEAN, IMG_STDDEV
-from facenet_vae.training.choices import FACENET_STEM_LAYERS, FEATURE_NETWORKS  # noqa: F401
+from facenet_vae.training.choices import (FACENET_EMBEDDING, FACENET_LAYERS, FACENET_STEM_LAYERS,  # noqa: F401
+                                          FEATURE_NETWORKS)
 from facenet_vae.training.feature_layers import (VGG_LAYER_PRESETS, resolve_layer_names,  # noqa: F401
                                                  valid_layer_names)
 from facenet_vae.training.feature_weights import (VGG_APPLICATIONS, FeatureWeightsUnavailable,  # noqa: F401
@@ -85,16 +90,21 @@ def build_feature_extractor(network="vgg19", layers=None, weights="imagenet", in
     """Return a frozen ``FeatureExtractor`` for ``network``, truncated after its deepest requested layer.
 
     ``layers``: see ``resolve_layer_names`` (None = the network's default).
-    ``weights``: ``"imagenet"`` (VGG only; Keras' cache/download, else ``FeatureWeightsUnavailable``),
+    ``weights``: ``"imagenet"`` (VGG: Keras' cache/download, else ``FeatureWeightsUnavailable``;
+    facenet: the registry's ``facenet-msceleb``, fetched on first use, else ``PretrainedUnavailable``),
     a path to a weights file (VGG: a Keras notop weights file, ``.weights.h5`` or legacy ``.h5``;
-    facenet: a ``facenet_keras.h5``-layout HDF5 file), or ``"random"`` (tests and benchmarks only).
+    facenet: a ``facenet_keras.h5``-layout HDF5 file, which for layers past the stem must hold the
+    whole network), or ``"random"`` (tests and benchmarks only).
     ``input_image_size``: facenet only, the side its input is resized to (None: no resize).
     ``image_size``: the side of the VGG input (the VAE's image size; None: any size).
     """
     names = resolve_layer_names(network, layers)
     weights = _check_weights_argument(network, weights)
     if network == "facenet":
-        model = _build_facenet_stem(names, weights, input_image_size)
+        if set(names) <= set(FACENET_STEM_LAYERS):
+            model = _build_facenet_stem(names, weights, input_image_size)
+        else:
+            model = _build_facenet_deep(names, weights, input_image_size)
         return FeatureExtractor(model, network, names, input_image_size=input_image_size,
                                 name="feature_extractor_facenet")
     model = _build_vgg(network, names, weights, image_size)
@@ -108,8 +118,8 @@ def _check_weights_argument(network, weights):
     weights = os.fspath(weights)
     if weights == "imagenet":
         if network == "facenet":
-            raise ValueError("facenet has no 'imagenet' weights: pass perceptual_weights=/path/to/"
-                             "facenet_keras.h5 (a Keras facenet conversion) or 'random'")
+            from facenet_vae.pretrained.fetch import fetch  # noqa: PLC0415 (only facenet runs fetch it)
+            return fetch("facenet-msceleb")
         return weights
     path = os.path.abspath(os.path.expanduser(weights))
     if not os.path.isfile(path):
@@ -159,5 +169,30 @@ def _build_facenet_stem(names, weights, input_image_size):
     model = keras.Model(inputs, [ends[name] for name in names], name=f"facenet_stem_to_{order[depth - 1]}")
     if weights != "random":
         load_facenet_weights(model, weights)
+    model.trainable = False
+    return model
+
+
+def _facenet_output_layer(name):
+    """The facenet-msceleb layer whose output is the feature ``name`` (a unit's ReLU; Block8_6 has none)."""
+    if name in ("Mixed_6a", "Mixed_7a", FACENET_EMBEDDING):
+        return name
+    return "Block8_6_ScaleSum" if name == "Block8_6" else f"{name}_Activation"
+
+
+def _build_facenet_deep(names, weights, input_image_size):
+    """facenet-msceleb truncated after the deepest of ``names``, with every weight of ``weights`` loaded."""
+    from facenet_vae.pretrained.facenet_msceleb import build_facenet_msceleb, load_h5_weights  # noqa: PLC0415
+    full = build_facenet_msceleb(None, input_size=input_image_size)
+    if weights != "random":
+        load_h5_weights(full, weights)
+    outputs = [full.get_layer(_facenet_output_layer(name)).output for name in names]
+    if FACENET_EMBEDDING in names:
+        index = names.index(FACENET_EMBEDDING)
+        # |a/sqrt2 - b/sqrt2|^2 = 1 - cos(a, b) for unit vectors a, b.
+        outputs[index] = keras.layers.Rescaling(float(1.0 / np.sqrt(2.0)), name="embedding_over_sqrt2")(
+            outputs[index])
+    deepest = max(names, key=list(FACENET_LAYERS).index)
+    model = keras.Model(full.input, outputs, name=f"facenet_msceleb_to_{deepest}")
     model.trainable = False
     return model
