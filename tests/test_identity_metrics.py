@@ -93,6 +93,23 @@ def test_auc_matches_sklearn_on_all_pairs_and_honours_exclusions():
     assert identity.verification_auc(originals, candidates, np.zeros(12)) is None  # one class only
 
 
+def test_weighted_auc_equals_sklearn_on_the_resampled_pairs_and_counts_ties_half():
+    rng = np.random.default_rng(6)
+    originals = np.round(rng.standard_normal((15, 3)), 1)  # coarse values: tied cosines
+    candidates = np.round(originals + 0.7 * rng.standard_normal((15, 3)), 1)
+    identities = np.arange(15) % 5
+    excluded = rng.random((15, 15)) < 0.1
+    pairs = identity._RankedPairs(originals, candidates, identities, excluded)
+    draw = rng.integers(0, 15, 15)
+    cos = identity.normalise_rows(originals) @ identity.normalise_rows(candidates).T
+    grid = np.ix_(draw, draw)
+    same, keep = (identities[:, None] == identities[None, :])[grid], ~excluded[grid]
+    expected = roc_auc_score(same[keep], cos[grid][keep])
+    assert pairs.auc(np.bincount(draw, minlength=15).astype(float)) == pytest.approx(expected, rel=1e-12)
+    tied = identity.verification_auc(np.ones((4, 2)), np.ones((4, 2)), np.array([0, 0, 1, 1]))
+    assert tied == 0.5
+
+
 def test_bootstrap_auc_error_is_zero_for_perfect_separation_and_positive_for_noise():
     originals, identities = _clusters(people=5, per_person=4)
     assert identity.bootstrap_auc_standard_error(originals, originals, identities, replicates=20) == pytest.approx(0.0, abs=1e-12)
