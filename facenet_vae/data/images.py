@@ -103,12 +103,16 @@ def diagnose_image_file(path, min_size=MIN_IMAGE_SIZE):
 
 
 def _progress_bar(total, label, enabled):
-    """Return a ``keras.utils.Progbar`` over ``total`` files drawn on stderr (after a ``label`` line), or None."""
+    """Return a ``keras.utils.Progbar`` over ``total`` files drawn on stderr (after a ``label`` line), or None.
+
+    Without a terminal (stderr sent to a log) the bar is one plain line at the end, with no colour
+    codes or carriage returns.
+    """
     if not enabled:
         return None
     print(label, file=sys.stderr)
-    with contextlib.redirect_stdout(sys.stderr):  # Progbar writes to sys.stdout and checks it for a terminal
-        return keras.utils.Progbar(total, unit_name="file")
+    with contextlib.redirect_stdout(sys.stderr):  # Progbar writes to sys.stdout
+        return keras.utils.Progbar(total, unit_name="file", verbose=1 if sys.stderr.isatty() else 2)
 
 
 def _advance(bar, count):

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 SHOWN_TERMS = ("loss", "kl_loss", "reconstruction_loss")
+PLAIN_LINE_SECONDS = 60   # verbose 1 without a terminal: a plain line at least this often
 
 
 def format_duration(seconds):
@@ -21,7 +22,9 @@ def format_duration(seconds):
 class StepProgress(keras.callbacks.Callback):
     """Show training progress by optimizer step, not by Keras epoch.
 
-    ``verbose`` 1: a ``keras.utils.Progbar`` over the steps; 2 (and 3): one line per
+    ``verbose`` 1: a ``keras.utils.Progbar`` over the steps on a terminal, and plain lines when
+    ``stream`` is not one (output sent to a file: no colour codes or carriage returns), every
+    ``line_every`` steps and at least every ``PLAIN_LINE_SECONDS``; 2 (and 3): one line per
     ``line_every`` steps. Each shows images/s and the time left, and the loss terms per image
     (``objective.per_image``) with the facenet-scale sum of the total beside them.
     """
@@ -38,13 +41,14 @@ class StepProgress(keras.callbacks.Callback):
         self.stream = stream or sys.stdout
         self.progbar = None
         self.started = None
+        self.last_line = None
 
     def _step(self):
         return int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
 
     def on_train_begin(self, logs=None):
-        self.started = time.monotonic()
-        if self.verbose == 1:
+        self.started = self.last_line = time.monotonic()
+        if self.verbose == 1 and self.stream.isatty():   # Progbar draws on sys.stdout, the default stream
             names = [f"{name} per image" for name in SHOWN_TERMS] + ["images/s"]
             self.progbar = keras.utils.Progbar(self.max_nrof_steps, stateful_metrics=names, unit_name="step")
             self.progbar.update(self.start_step)
@@ -73,5 +77,7 @@ class StepProgress(keras.callbacks.Callback):
         shown, text = self.describe(step, logs)
         if self.progbar is not None:
             self.progbar.update(step, values=list(shown.items()), finalize=step >= self.max_nrof_steps)
-        elif step % self.line_every == 0 or step >= self.max_nrof_steps:
+        elif (step % self.line_every == 0 or step >= self.max_nrof_steps
+              or (self.verbose == 1 and time.monotonic() - self.last_line >= PLAIN_LINE_SECONDS)):
             print(text, file=self.stream, flush=True)
+            self.last_line = time.monotonic()
