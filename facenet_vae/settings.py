@@ -18,7 +18,7 @@ RUN_FLAGS_FILE = "flags.txt"   # the flagfile (flag_lines) a training run keeps 
 GROUPS = ("data", "model", "objective", "optimisation", "generation", "evaluation", "run", "distribution", "output")
 
 
-def setting(default, help, *, choices=None, group="run", minimum=None, finite=False):
+def setting(default, help, *, choices=None, group="run", minimum=None, finite=False):  # noqa: A002 (absl's name)
     """Return a dataclass field for one setting.
 
     ``choices``: the allowed values (pass the owning module's constant, never a copied literal);

@@ -113,7 +113,7 @@ def test_total_objective_matches_hand_computation(faces, loss_type):
         np.testing.assert_allclose(terms["loss"].numpy(), kl + 0.5 * pixel, rtol=1e-4)
     else:
         double = np.sum((2 * x - 2 * r) ** 2)
-        pool = lambda a: tf.nn.avg_pool2d(tf.square(a), 4, 4, "VALID").numpy()
+        pool = lambda a: tf.nn.avg_pool2d(tf.square(a), 4, 4, "VALID").numpy()  # noqa: E731
         pooled = np.sum((pool(x) - pool(r)) ** 2)
         np.testing.assert_allclose(terms["double_loss"].numpy(), double, rtol=1e-4)
         np.testing.assert_allclose(terms["pooled_square_loss"].numpy(), pooled, rtol=1e-4)

@@ -64,12 +64,12 @@ def main(argv=None):
     if options.model and not os.path.exists(os.path.expanduser(options.model)):
         return fail(TOOL, f"--model={options.model} does not exist (expected a training run folder or a .keras file)")
     try:
-        from facenet_vae.explore.backend import load_explorer
+        from facenet_vae.explore.backend import load_explorer  # noqa: PLC0415 (needs the export extra)
     except ImportError as error:  # tf2onnx and onnx come with the export extra
         return fail(TOOL, f"the explorer exports the decoder to ONNX and needs the export extra ({error}): "
                           f"pip install -e '.[export]'")
-    from facenet_vae.explore.server import ExplorerServer
-    from facenet_vae.generation.loading import shipped_model_path
+    from facenet_vae.explore.server import ExplorerServer  # noqa: PLC0415 (TensorFlow, after the flags)
+    from facenet_vae.generation.loading import shipped_model_path  # noqa: PLC0415
     if not options.model and not os.path.isfile(shipped_model_path()):
         return fail(TOOL, f"no --model given and the shipped model {shipped_model_path()} is missing: pass "
                           f"--model=<training run folder | model.keras>, or use a source checkout, which ships it")

@@ -148,9 +148,9 @@ def write_synthetic_dataset(out_dir, num_images, seed=0, image_size=64, num_iden
     its presence means the folder is complete. An existing non-empty ``out_dir/images`` raises
     DataError unless ``overwrite``, which deletes it first.
     """
-    import tensorflow as tf  # encode with tf, like the decoders; keeps this module numpy-only otherwise
+    import tensorflow as tf  # noqa: PLC0415  encode with tf, like the decoders; keeps this module numpy-only otherwise
 
-    from facenet_vae.data.celeba import ATTRIBUTE_FILE, write_attribute_file
+    from facenet_vae.data.celeba import ATTRIBUTE_FILE, write_attribute_file  # noqa: PLC0415
 
     out_dir = os.fspath(out_dir)
     folder = os.path.join(out_dir, "images")

@@ -31,7 +31,7 @@ def open_celeb_a(data_dir, split="all", download=False, shuffle_seed=None, limit
     naming the command that prepares it. ``shuffle_seed`` shuffles the files (None: file order);
     ``limit`` keeps the first images.
     """
-    import tensorflow_datasets as tfds  # slow import, only for this data set
+    import tensorflow_datasets as tfds  # noqa: PLC0415  slow import, only for this data set
 
     where = data_dir or "the default tensorflow_datasets folder"
     if split not in TFDS_SPLITS:

@@ -6,7 +6,6 @@ import io
 import urllib.parse
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from facenet_vae.explore.latent_codec import latent_from_text
