@@ -17,7 +17,7 @@ from facenet_vae.evaluation.config import EvaluationConfig
 from facenet_vae.evaluation.data import (is_celeba_download, load_celeba_download, load_image_folder, load_npz,
                                          split_indices)
 from facenet_vae.evaluation.pipeline import run_evaluation
-from facenet_vae.generation.image_grid import write_png
+from facenet_vae.image_grid import write_png
 from facenet_vae.generation.loading import load_vae
 from facenet_vae.training.losses import kl_per_sample
 from facenet_vae.model import build_vae
@@ -511,3 +511,17 @@ def test_identity_and_realism_rows_for_the_model_pca_and_real_photos(tmp_path, t
     text = "\n".join(summary_lines(result))
     assert "identity (pooled pixels), the model: cosine" in text and "identity kept by the Smiling edit" in text
     assert "probe minus majority" in text
+
+
+def test_offline_without_the_judging_networks_is_one_line_naming_the_fetch_command(tmp_path, tiny_model_and_faces):
+    model_path, npz_path = tiny_model_and_faces
+    env = dict(os.environ, PYTHONPATH=PROJECT_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               FACENET_VAE_CACHE=str(tmp_path / "empty_cache"), PIP_INDEX_URL="http://127.0.0.1:9/simple",
+               PIP_RETRIES="0", PIP_TIMEOUT="2", PIP_NO_INPUT="1")
+    completed = subprocess.run(
+        [sys.executable, "-m", "facenet_vae.evaluate", f"--model={model_path}", f"--data_dir={npz_path}",
+         f"--output_dir={tmp_path / 'out'}", "--edit_sweep=", "--batch_size=64"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert completed.returncode != 0
+    errors = [line for line in completed.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "facenet-vae-fetch" in errors[0], completed.stderr[-2000:]

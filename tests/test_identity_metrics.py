@@ -227,3 +227,29 @@ def test_without_identities_only_the_pairwise_metrics_are_measured(held_out_face
                                                   {"model": Candidate("model", faces[::-1].copy())}, replicates=5)
     assert set(section["rows"]) == {"model"} and "rank1" not in per_face["model"]
     assert section["rows"]["model"]["verification_auc"] is None and "no person" in section["notes"][0]
+
+
+# -- with the real judging networks (fetched on first use, cached in ~/.cache/facenet_vae) -------------
+
+def _blurred(faces, size=12):
+    import tensorflow as tf
+    small = tf.image.resize(tf.constant(faces, tf.float32), (size, size), antialias=True)
+    return np.clip(np.round(tf.image.resize(small, faces.shape[1:3]).numpy()), 0, 255).astype(np.uint8)
+
+
+def test_the_pretrained_judges_rank_a_perfect_a_blurred_and_another_photo(held_out_faces):
+    from facenet_vae.evaluation.judges import load_judges
+    faces, people = held_out_faces
+    candidates = {"perfect": Candidate("perfect", faces.copy()), "blurred": Candidate("blurred", _blurred(faces))}
+    section, _ = evaluate_identity_realism(load_judges(), faces, people, candidates, seed=0, replicates=20)
+    perfect, blurred, real = (section["rows"][key] for key in ("perfect", "blurred", "real_photos"))
+    assert section["networks"]["identity"] == "facenet-casia"
+    assert perfect["identity_cosine"]["mean"] == pytest.approx(1.0, abs=1e-5)
+    assert perfect["lpips"]["mean"] == pytest.approx(0.0, abs=1e-6) and perfect["rank1"]["mean"] == 1.0
+    assert perfect["ffd_x100"]["reconstructions"] == pytest.approx(0.0, abs=1e-3)
+    # facenet-casia tells these six people apart from one photo to another ...
+    assert real["verification_auc"] > 0.85 and real["verification_auc_standard_error"] < 0.05
+    # ... and a 12-px blur loses identity, perceptual similarity and realism.
+    assert blurred["identity_cosine"]["mean"] < 0.9 and blurred["verification_auc"] < perfect["verification_auc"]
+    assert blurred["lpips"]["mean"] > 0.1
+    assert blurred["ffd_x100"]["reconstructions"] > 1.0 and blurred["vgg_frechet"]["reconstructions"] > 1.0

@@ -34,14 +34,18 @@ class Candidate:
     edits: dict = dataclasses.field(default_factory=dict)
 
 
-def _frechet_columns(original_embeddings, original_features, embed, features, images):
-    """Return ({kind: FFD x100}, {kind: VGG Fréchet}) for the image sets in ``images`` (kind -> images or None)."""
-    ffd, vgg = {}, {}
+def _frechet_columns(original_embeddings, original_features, embed, features, images, embedded=None):
+    """Return ({kind: FFD x100}, {kind: VGG Fréchet}) for the image sets in ``images`` (kind -> images or None).
+
+    ``embedded``: kind -> embeddings computed already (not embedded again).
+    """
+    ffd, vgg, embedded = {}, {}, embedded or {}
     for kind, pictures in images.items():
         if pictures is None or len(pictures) < 2:
             ffd[kind] = vgg[kind] = None
             continue
-        ffd[kind] = FFD_SCALE * frechet_distance(embed(pictures), original_embeddings)
+        vectors = embedded[kind] if kind in embedded else embed(pictures)
+        ffd[kind] = FFD_SCALE * frechet_distance(vectors, original_embeddings)
         vgg[kind] = frechet_distance(features(pictures), original_features)
     return ffd, vgg
 
@@ -87,7 +91,8 @@ def evaluate_identity_realism(judges, originals, identities, candidates, seed=0,
         ffd, vgg = _frechet_columns(original_embeddings, original_features, judges.embed, judges.features,
                                     {"reconstructions": candidate.reconstructions,
                                      "fitted_samples": candidate.fitted_samples,
-                                     "prior_samples": candidate.prior_samples})
+                                     "prior_samples": candidate.prior_samples},
+                                    embedded={"reconstructions": reconstructed})
         arrays["lpips"] = judges.perceptual_distance(originals, candidate.reconstructions)
         arrays["psnr"] = metrics.per_image_psnr(originals, candidate.reconstructions)
         rows[key] = dict(label=candidate.label, num_faces=count, ffd_x100=ffd, vgg_frechet=vgg,
