@@ -137,6 +137,8 @@ def check_flags(words):
     if found is None:
         return
     argv, first = found
+    if not any(word.startswith("--") for word in words[first:]):
+        return
     known = defined_flags(argv)
     for word in words[first:]:
         if not word.startswith("--"):
