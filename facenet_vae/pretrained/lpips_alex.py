@@ -50,8 +50,9 @@ def read_lpips_arrays(path):
     tree = load_array_tree(path)
     convs, linear, in_channels = [], [], 3
     for index, (filters, kernel, _, _, _) in enumerate(ALEXNET_CONVS):
-        convs.append((get_array(tree, f"AlexNet_0/Conv_{index}/kernel", path, (kernel, kernel, in_channels, filters)),
-                      get_array(tree, f"AlexNet_0/Conv_{index}/bias", path, (filters,))))
+        prefix = f"AlexNet_0/Conv_{index}"
+        convs.append((get_array(tree, f"{prefix}/kernel", path, (kernel, kernel, in_channels, filters)),
+                      get_array(tree, f"{prefix}/bias", path, (filters,))))
         linear.append(get_array(tree, f"NetLinLayer_{index}/Conv_0/kernel", path, (1, 1, filters, 1)).reshape(-1))
         in_channels = filters
     return convs, linear

@@ -4,8 +4,10 @@
 in facenet's normalised space (see ``normalization``) and returns ``{layer name: feature map}``.
 
 * ``vgg19`` / ``vgg16``: ``keras.applications`` VGG without its top, truncated after the deepest
-  requested layer. Inputs are un-normalised to 0..255 RGB and given Caffe preprocessing (BGR minus
-  the ImageNet mean), as ``keras.applications.vgg19.preprocess_input`` does.
+  requested layer. Inputs are un-normalised to 0..255 RGB and given the preprocessing the weights
+  were trained with: Caffe's (BGR minus the ImageNet mean, as ``keras.applications.vgg19.
+  preprocess_input`` does) for Keras weights files, torch's (RGB/255 standardised by the ImageNet
+  mean and std) for torchvision's VGG16 (``vgg16-imagenet``, used when Keras cannot download its own).
 * ``facenet``: Inception-ResNet-v1 of the registry's ``facenet-msceleb`` (``facenet_keras.h5``,
   fetched on first use; see ``facenet_vae.pretrained``), or a local file in its layout. Its stem
   (``Conv2d_1a_3x3``, ``Conv2d_2a_3x3``, ``Conv2d_2b_3x3``) is facenet ``train_vae.py``'s default
@@ -27,9 +29,10 @@ from facenet_vae.training.choices import (FACENET_EMBEDDING, FACENET_LAYERS, FAC
                                           FEATURE_NETWORKS)
 from facenet_vae.training.feature_layers import (VGG_LAYER_PRESETS, resolve_layer_names,  # noqa: F401
                                                  valid_layer_names)
+from facenet_vae.pretrained.vgg16_imagenet import TORCH_PREPROCESSING, torch_preprocess
 from facenet_vae.training.feature_weights import (VGG_APPLICATIONS, FeatureWeightsUnavailable,  # noqa: F401
                                                   imagenet_weights_path, keras_cache_dir, load_facenet_weights,
-                                                  load_vgg_weights)
+                                                  load_vgg_weights, vgg_preprocessing)
 
 # Caffe-mode ImageNet mean in BGR order, as keras.applications.imagenet_utils uses.
 IMAGENET_BGR_MEAN = np.array([103.939, 116.779, 123.68], dtype=np.float32)
@@ -50,10 +53,12 @@ class FeatureExtractor(keras.Model):
     """A frozen feature network: ``call(normalised images)`` returns ``{layer name: float32 features}``.
 
     ``network`` is a functional model whose outputs are the features of ``layer_names`` in order.
+    ``preprocessing`` (VGG only): "caffe" or "torch", what the VGG weights were trained on.
     Nothing here is trainable and batch norm always runs in inference mode.
     """
 
-    def __init__(self, network, network_name, layer_names, input_image_size=None, **kwargs):
+    def __init__(self, network, network_name, layer_names, input_image_size=None, preprocessing="caffe",
+                 **kwargs):
         # float32 so that Keras does not cast (mixed-precision) inputs to float16 before the
         # un-normalisation; the inner network's layers still compute in the global policy.
         kwargs.setdefault("dtype", "float32")
@@ -62,6 +67,7 @@ class FeatureExtractor(keras.Model):
         self.network_name = network_name
         self.layer_names = list(layer_names)
         self.input_image_size = input_image_size
+        self.preprocessing = preprocessing
         self.trainable = False
 
     def preprocess(self, images):
@@ -76,6 +82,8 @@ class FeatureExtractor(keras.Model):
             return images
         # Un-normalise without clipping (normalized_to_pixels clips), so gradients always flow.
         pixels = images * IMG_STDDEV + IMG_MEAN
+        if self.preprocessing == TORCH_PREPROCESSING:
+            return torch_preprocess(pixels)
         return pixels[..., ::-1] - IMAGENET_BGR_MEAN
 
     def call(self, images, training=False):
@@ -90,9 +98,11 @@ def build_feature_extractor(network="vgg19", layers=None, weights="imagenet", in
     """Return a frozen ``FeatureExtractor`` for ``network``, truncated after its deepest requested layer.
 
     ``layers``: see ``resolve_layer_names`` (None = the network's default).
-    ``weights``: ``"imagenet"`` (VGG: Keras' cache/download, else ``FeatureWeightsUnavailable``;
-    facenet: the registry's ``facenet-msceleb``, fetched on first use, else ``PretrainedUnavailable``),
-    a path to a weights file (VGG: a Keras notop weights file, ``.weights.h5`` or legacy ``.h5``;
+    ``weights``: ``"imagenet"`` (VGG: Keras' cache/download, for vgg16 then the registry's torchvision
+    ``vgg16-imagenet``, else ``FeatureWeightsUnavailable``; facenet: the registry's
+    ``facenet-msceleb``, fetched on first use, else ``PretrainedUnavailable``),
+    a path to a weights file (VGG: a Keras notop weights file, ``.weights.h5`` or legacy ``.h5``, or
+    for vgg16 torchvision's ``vgg16.ckpt``;
     facenet: a ``facenet_keras.h5``-layout HDF5 file, which for layers past the stem must hold the
     whole network), or ``"random"`` (tests and benchmarks only).
     ``input_image_size``: facenet only, the side its input is resized to (None: no resize).
@@ -107,8 +117,9 @@ def build_feature_extractor(network="vgg19", layers=None, weights="imagenet", in
             model = _build_facenet_deep(names, weights, input_image_size)
         return FeatureExtractor(model, network, names, input_image_size=input_image_size,
                                 name="feature_extractor_facenet")
-    model = _build_vgg(network, names, weights, image_size)
-    return FeatureExtractor(model, network, names, name=f"feature_extractor_{network}")
+    model, preprocessing = _build_vgg(network, names, weights, image_size)
+    return FeatureExtractor(model, network, names, preprocessing=preprocessing,
+                            name=f"feature_extractor_{network}")
 
 
 def _check_weights_argument(network, weights):
@@ -136,12 +147,13 @@ def _build_vgg(network, names, weights, image_size):
     # A functional model over the sub-graph up to these outputs holds no deeper layers.
     truncated = keras.Model(full.input, outputs, name=f"{network}_to_{_deepest(network, names)}")
     needed = [layer.name for layer in truncated.layers if layer.weights]
-    if weights == "imagenet":
-        load_vgg_weights(full, network, imagenet_weights_path(network), needed)
-    elif weights != "random":
-        load_vgg_weights(full, network, weights, needed)
+    path = imagenet_weights_path(network) if weights == "imagenet" else weights
+    preprocessing = "caffe"
+    if path != "random":
+        load_vgg_weights(full, network, path, needed)
+        preprocessing = vgg_preprocessing(path)
     truncated.trainable = False
-    return truncated
+    return truncated, preprocessing
 
 
 def _deepest(network, names):

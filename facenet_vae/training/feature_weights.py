@@ -1,6 +1,8 @@
 """Pretrained weights of the feature networks: Keras' ImageNet VGG files and Keras facenet conversions.
 
-``imagenet_weights_path`` finds (or downloads into Keras' cache) the VGG notop files;
+``imagenet_weights_path`` finds (or downloads into Keras' cache) the VGG notop files; when Keras
+cannot download VGG16's, it falls back to the registry's ``vgg16-imagenet`` (torchvision's ImageNet
+VGG16, which needs torch preprocessing: ``vgg_preprocessing`` tells which a file needs).
 ``load_vgg_weights`` and ``load_facenet_weights`` fill a built network and name the file and layer
 when something does not fit.
 """
@@ -9,6 +11,9 @@ import os
 import h5py
 import keras
 import numpy as np
+
+from facenet_vae.pretrained import vgg16_imagenet
+from facenet_vae.pretrained.fetch import PretrainedChecksumError, PretrainedUnavailable, fetch
 
 VGG_APPLICATIONS = {"vgg16": "VGG16", "vgg19": "VGG19"}
 # (file name in the Keras cache, origin, md5) exactly as keras.applications.vgg16/vgg19 use them.
@@ -22,6 +27,10 @@ _VGG_IMAGENET_NOTOP = {
               "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
               "253f8cb515780f3b799900260a226db6"),
 }
+
+
+# Registry entry used for vgg16 "imagenet" weights when Keras cannot download its own.
+TORCHVISION_VGG16 = "vgg16-imagenet"
 
 
 class FeatureWeightsUnavailable(RuntimeError):
@@ -58,6 +67,9 @@ def _download(file_name, origin, md5, cache_dir):
 def imagenet_weights_path(network):
     """Return the local path of Keras' ImageNet notop weights for ``network``, downloading if needed.
 
+    For vgg16, when Keras has no cached file and cannot download it, returns the registry's
+    torchvision VGG16 instead (``fetch("vgg16-imagenet")``; it needs ``vgg_preprocessing``'s "torch").
+
     Raises ``FeatureWeightsUnavailable`` (naming the file, the cache folder and the
     ``--perceptual_weights`` fix) when it is not cached and cannot be downloaded.
     """
@@ -69,20 +81,48 @@ def imagenet_weights_path(network):
     try:
         return _download(file_name, origin, md5, cache_dir)
     except Exception as error:
+        fallback, note = _torchvision_fallback(network)
+        if fallback:
+            return fallback
         raise FeatureWeightsUnavailable(
             f"ImageNet weights for {network} are not available: Keras looks for {file_name} in its cache "
-            f"folder {cache_dir} (set by KERAS_HOME) and could not download it from {origin} ({error}). "
+            f"folder {cache_dir} (set by KERAS_HOME) and could not download it from {origin} ({error}).{note} "
             f"Fix: pass --perceptual_weights=/path/to/{file_name} (or any Keras weights file for "
             f"keras.applications.{VGG_APPLICATIONS[network]}(include_top=False)), or put {file_name} "
             f"into {cache_dir}.") from error
 
 
+def _torchvision_fallback(network):
+    """Return (path of the registry's torchvision VGG16, "") for vgg16, else (None, why not, as a sentence)."""
+    if network != "vgg16":
+        return None, ""
+    try:
+        return fetch(TORCHVISION_VGG16), ""
+    except (PretrainedUnavailable, PretrainedChecksumError, OSError) as error:
+        return None, f" The torchvision fallback {TORCHVISION_VGG16} is not available either: {error}."
+
+
+def vgg_preprocessing(path):
+    """Return the input preprocessing the VGG weights at ``path`` were trained with: "torch" or "caffe".
+
+    "torch" for torchvision's file (``vgg16-imagenet``, a pickle), "caffe" for Keras weights files.
+    """
+    return vgg16_imagenet.TORCH_PREPROCESSING if vgg16_imagenet.is_torchvision_vgg16_file(path) else "caffe"
+
+
 def load_vgg_weights(model, network, path, needed):
     """Load a notop weights file into the full VGG ``model``; ``needed``: layers that must be in it.
+
+    ``path`` may also be torchvision's VGG16 (the ``vgg16-imagenet`` pickle; vgg16 only).
 
     Raises ValueError naming the file when it is unreadable, of another layout or lacks a layer.
     """
     expected = f"keras.applications.{VGG_APPLICATIONS[network]}(include_top=False)"
+    if vgg_preprocessing(path) == vgg16_imagenet.TORCH_PREPROCESSING:
+        if network != "vgg16":
+            raise ValueError(f"Weights file {path} holds torchvision's VGG16, not {expected}")
+        vgg16_imagenet.load_torchvision_weights(model, path)
+        return
     try:
         with h5py.File(path, "r") as f:
             legacy = "layer_names" in f.attrs or "model_weights" in f
