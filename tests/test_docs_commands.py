@@ -6,9 +6,10 @@ How the Markdown marks its commands (an HTML comment on the line right before th
   linked) beside a link named ``shared`` to the shared data, so ``../shared/...`` resolves and what
   the commands write stays in a temporary folder. In a ```bash fence each line is a command (lines
   ending in ``\\`` are joined, comments dropped); a ```python fence is one script. Each must exit 0.
-- ``<!-- slow -->``: too long for the tests (training, benchmarks, a full evaluation, a server, an
-  install). Not run; each command's tool must define every ``--flag`` it gives (its ``--help``
-  lists it), and every repository or shared-data path it names must exist.
+- ``<!-- slow -->``: too long for the tests (training, benchmarks, a full evaluation, a server) or
+  changing the machine (an install: an unmarked ``pip install`` fails the test, never runs). Not
+  run; each command's tool must define every ``--flag`` it gives (its ``--help`` lists it), and
+  every repository or shared-data path it names must exist.
 - ``<!-- example -->``: placeholders (``RUN``, ``FACES``, ``me.jpg``) stand for the reader's own
   files. Not run; the flags are checked as for slow fences, the paths are not.
 
@@ -38,6 +39,8 @@ SEPARATORS = {"&&", "||", ";", "|"}
 PYTHON = ("python", "python3")
 # Paths under these are checked (others are outputs, or the reader's own files).
 REPOSITORY_FOLDERS = {"bench", "tests", "docs", "facenet_vae", "notebooks", "checkpoints"}
+# Never run by the tests (they would change the environment the tests run in).
+INSTALLERS = {"pip", "pip3", "apt-get", "sudo"}
 UNCHECKED_TOOLS = {"pip", "tensorboard", "test", "apt-get", "sudo", "cp", "tfds"}
 
 
@@ -202,6 +205,8 @@ def test_fenced_commands_run_as_written(path, language, mark, body, workdir):
             if mark != "example":
                 check_paths(words)
         if mark is None:
+            installs = [words for words in segments(line) if words[0] in INSTALLERS or words[1:3] == ["-m", "pip"]]
+            assert not installs, f"{path.name}: `{line}` installs; mark its fence <!-- slow -->"
             result = subprocess.run(["bash", "-c", line], cwd=workdir, capture_output=True, text=True,
                                     timeout=RUN_TIMEOUT_S, env=_environment())
             assert result.returncode == 0, f"{path.name}: `{line}` exited {result.returncode}:\n{result.stderr[-3000:]}"
