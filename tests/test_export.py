@@ -257,7 +257,7 @@ def test_training_run_ends_with_a_loadable_savedmodel(tmp_path):
 
 
 def test_the_writers_do_not_import_the_model_reader():
-    """The writers get encode/decode from facenet_vae.inference, not from load_vae's module (issue 13)."""
+    """The writers get encode/decode from the model itself (DfcVae.encode_pixels), not from load_vae's module."""
     code = ("import sys; import facenet_vae.export.saved_model, facenet_vae.export.litert, facenet_vae.export.formats; "
             "print(sorted(name for name in sys.modules if name in ('facenet_vae.generation.loading', "
             "'facenet_vae.generation.loading')))")

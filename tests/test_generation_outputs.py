@@ -19,7 +19,7 @@ from facenet_vae.data.sources import DATASETS
 from facenet_vae.generation import GenerateOptions, run
 from facenet_vae.generation.attribute_vectors import ThinAttributeWarning, write_attribute_vectors_file
 from facenet_vae.generation.face_sets import load_images
-from facenet_vae.generation.image_grid import CAPTION_HEIGHT, caption_bar, cell_origin
+from facenet_vae.image_grid import CAPTION_HEIGHT, caption_bar, cell_origin
 from facenet_vae.generation.latent_maths import INTERPOLATIONS
 from facenet_vae.generation.loading import load_vae
 from facenet_vae.generation.modes import MODE_TABLE
@@ -34,8 +34,8 @@ SIZE = 64
 def model_file(tmp_path_factory):
     keras.utils.set_random_seed(5)
     path = str(tmp_path_factory.mktemp("model") / "model.keras")
-    model = facenet_vae.build_vae("dfc_vae", LATENT)
-    model.framing = training_framing("folder", SIZE, center_crop=True)  # CelebA photos framed as in training
+    # CelebA photos framed as in training: the framing is decided before the model is built.
+    model = facenet_vae.DfcVae("dfc_vae", LATENT, framing=training_framing("folder", SIZE, center_crop=True))
     model.save(path)
     return path
 

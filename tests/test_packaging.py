@@ -146,6 +146,21 @@ def test_help_works_from_the_installed_commands(installed, command, tmp_path):
     assert where.startswith(str(env_dir)), where
 
 
+def test_the_installed_wheel_loads_the_shipped_model_without_a_checkout(installed, tmp_path):
+    """``load_vae()`` and ``DfcVae.from_preset("celeba64")`` find the model in the package data, not the source tree."""
+    env_dir, bin_dir, files, env = installed
+    assert "facenet_vae/presets/celeba64/model.keras" in files
+    code = ("import facenet_vae; from facenet_vae.model import DfcVae; vae = facenet_vae.load_vae(); "
+            "preset = DfcVae.from_preset('celeba64'); print(vae.source); "
+            "print(vae.latent_var_size, preset.latent_var_size, preset.framing.crop)")
+    result = subprocess.run([str(bin_dir / "python"), "-c", code], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    source, numbers = result.stdout.strip().splitlines()[-2:]
+    assert str(env_dir) in source and source.endswith("presets/celeba64/model.keras"), source
+    assert numbers == "100 100 celeba"
+
+
 def test_import_facenet_vae_loads_no_tensorflow_until_a_model_name_is_used():
     code = ("import sys, facenet_vae; before = 'tensorflow' in sys.modules; facenet_vae.build_vae; "
             "print(before, 'tensorflow' in sys.modules, sorted(facenet_vae.__all__))")

@@ -13,7 +13,7 @@ Public API (see each module):
 The names are imported from their modules on first use (PEP 562), so importing
 ``facenet_vae.data.sources`` for flag checking does not load TensorFlow.
 """
-import importlib
+from facenet_vae.lazy import lazy_names
 
 _MODULE_OF = {
     "DATASETS": "sources",
@@ -31,17 +31,4 @@ _MODULE_OF = {
 }
 
 __all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name):
-    """Import a public name from its module on first use."""
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module 'facenet_vae.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"facenet_vae.data.{_MODULE_OF[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    """List the module's globals and the lazily imported public names."""
-    return sorted(set(globals()) | set(_MODULE_OF))
+__getattr__, __dir__ = lazy_names(__name__, {name: f"facenet_vae.data.{module}" for name, module in _MODULE_OF.items()})

@@ -225,6 +225,26 @@ def load_training_images(dataset, data_dir, *, image_size, input_image_size=None
 FOLDER_FRAMING_FILE = "framing.json"
 
 
+def source_framing(dataset, data_dir, image_size, *, input_image_size=None, center_crop=False):
+    """Return the ``Framing`` a model trained on ``dataset`` records, decided before the model is built.
+
+    The same decision ``load_training_images`` makes: an npz's own ``framing`` record, a folder of
+    faces at the model's size read as framed (``framed_folder_framing``), else ``training_framing``.
+    """
+    if dataset == "npz" and data_dir:
+        return training_framing("npz", image_size, stored_framing=read_npz_faces(data_dir).stored_framing)
+    if dataset == "folder" and data_dir:
+        for path in image_paths_from_folder(data_dir):
+            try:
+                framed = framed_folder_framing(data_dir, path, image_size)
+            except tf.errors.OpError:
+                continue  # an undecodable file: the scan skips it, so the next one decides
+            if framed is not None:
+                return framed[0]
+            break
+    return training_framing(dataset, image_size, input_image_size=input_image_size, center_crop=center_crop)
+
+
 def framed_folder_framing(data_dir, first_image_path, image_size):
     """Return ``(recorded, applied)`` framings when a folder's faces are at the model's size already, else None.
 

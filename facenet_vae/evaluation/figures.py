@@ -9,7 +9,7 @@ from sklearn.decomposition import PCA  # noqa: E402
 
 from facenet_vae.atomic_files import atomic_path  # noqa: E402
 from facenet_vae.evaluation.attribute_prediction import single_threaded_blas  # noqa: E402
-from facenet_vae.generation.image_grid import put_images_on_grid  # noqa: E402
+from facenet_vae.image_grid import put_images_on_grid  # noqa: E402
 
 
 def _save(figure, path):

@@ -9,7 +9,7 @@ Command line: ``facenet-vae-export MODEL OUT_DIR [--format=saved_model|onnx|lite
 ``python -m facenet_vae.export ...``. The names below are imported on first use (PEP 562), so the
 command line checks its arguments before TensorFlow (or tf2onnx) loads.
 """
-import importlib
+from facenet_vae.lazy import lazy_names
 
 FORMATS = ("saved_model", "onnx", "litert")
 
@@ -17,12 +17,4 @@ _MODULE_OF = {"export_saved_model": "saved_model", "export_onnx": "onnx", "expor
               "export_model": "formats"}
 
 __all__ = ["FORMATS", *sorted(_MODULE_OF)]
-
-
-def __getattr__(name):
-    """Import an exporter from its module on first use."""
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module 'facenet_vae.export' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"facenet_vae.export.{_MODULE_OF[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_names(__name__, {name: f"facenet_vae.export.{module}" for name, module in _MODULE_OF.items()})

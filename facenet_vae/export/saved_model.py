@@ -16,7 +16,7 @@ serving_default     same as ``reconstruct``
 ==================  =======================================  ==========================================
 
 A signature has one input dtype, so float and uint8 pixels get a signature each.
-``assets.extra/model_config.json`` records vae_def, latent_var_size, image_size and the framing.
+``assets.extra/model_config.json`` is the model's ``get_config()`` (vae_def, latent_var_size, framing).
 
 Command line: ``facenet-vae-export MODEL OUT_DIR`` (or ``python -m facenet_vae.export``); other
 formats: ``facenet_vae.export.onnx`` and ``facenet_vae.export.litert``.
@@ -29,7 +29,6 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from facenet_vae.inference import decode_model_latent, encode_model_pixels, model_framing
 
 # Written beside the SavedModel ("assets.extra" is the conventional place for files TF-Serving and
 # tf.saved_model.load ignore); load_vae reads it back.
@@ -43,14 +42,14 @@ def is_saved_model_dir(path):
 
 def _endpoints(model):
     def encode(images):
-        mean, log_variance = encode_model_pixels(model, images)
+        mean, log_variance = model.encode_pixels(images)
         return {"mean": mean, "log_variance": log_variance}
 
     def decode(latent):
-        return {"images": decode_model_latent(model, latent)}
+        return {"images": model.decode_to_pixels(latent)}
 
     def reconstruct(images):
-        return decode(encode_model_pixels(model, images)[0])
+        return decode(model.encode_pixels(images)[0])
 
     images_f = tf.TensorSpec((None, None, None, 3), tf.float32, name="images")
     images_u = tf.TensorSpec((None, None, None, 3), tf.uint8, name="images")
@@ -70,9 +69,10 @@ def _write_archive(model, path):
         archive.add_endpoint(name, fn, input_signature=[spec])
     archive.write_out(path, verbose=False)
     os.makedirs(os.path.join(path, os.path.dirname(SAVED_MODEL_CONFIG)), exist_ok=True)
-    config = {"vae_def": model.vae_def, "latent_var_size": int(model.latent_var_size),
-              "image_size": int(model.image_size), "format": "facenet_vae SavedModel v1",
-              "framing": model_framing(model).to_dict()}
+    config = model.get_config()
+    # The signatures frame photos with the converter's framing (the legacy resize for a model that records
+    # none), so the SavedModel records it either way.
+    config["framing"] = model.converter.framing.to_dict()
     with open(os.path.join(path, SAVED_MODEL_CONFIG), "w", encoding="utf-8") as handle:
         json.dump(config, handle, indent=2)
 

@@ -1,4 +1,4 @@
-"""Generation with a trained DFC-VAE: loading a model, the modes of ``generate.py``, attribute vectors, grids.
+"""Generation with a trained DFC-VAE: loading a model, the modes of ``generate.py``, attribute vectors.
 
     loading.py            load_vae: a run folder, a .keras file or a SavedModel -> a LoadedVae
     loaded_vae.py         LoadedVae (the interface), KerasVae and SavedModelVae (its two implementations)
@@ -10,13 +10,12 @@
     face_sets.py          the faces a mode reads, through facenet_vae.data's readers
     attribute_vectors.py  facenet's attribute vectors and their HDF5 file
     latent_maths.py       interpolation paths, attribute edits, k sweeps (numpy)
-    image_grid.py         grids of faces (captioned) and PNG files
     projector.py          TensorBoard projector files
 
 Names are imported on first use (PEP 562), so ``generate.py`` checks its flags (``options``)
 before TensorFlow loads.
 """
-import importlib
+from facenet_vae.lazy import lazy_names
 
 _EXPORTS = {
     "GenerateOptions": "facenet_vae.generation.options",
@@ -30,10 +29,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    """Import ``name`` from its module on first use (keeps TensorFlow out of flag parsing)."""
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'facenet_vae.generation' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__, __dir__ = lazy_names(__name__, _EXPORTS)

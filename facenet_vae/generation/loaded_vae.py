@@ -13,11 +13,9 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from facenet_vae.data.framing import Framing, legacy_framing
 from facenet_vae.data.images import read_image_files
 from facenet_vae.export.saved_model import SAVED_MODEL_CONFIG
-from facenet_vae.inference import decode_model_latent, encode_model_pixels, framed_pixels
-from facenet_vae.model.normalization import pixels_to_normalized
+from facenet_vae.model.framing import Framing, legacy_framing
 
 
 def _check_pixels(pixels):
@@ -131,8 +129,8 @@ class KerasVae(LoadedVae):
         super().__init__(model.latent_var_size, model.image_size, model.vae_def, source, framing=model.framing)
         self.keras_model = model
         pixel_spec = tf.TensorSpec((None, None, None, 3), tf.float32)
-        self._encode = tf.function(lambda pixels: encode_model_pixels(model, pixels), input_signature=[pixel_spec])
-        self._decode = tf.function(lambda latent: decode_model_latent(model, latent),
+        self._encode = tf.function(model.encode_pixels, input_signature=[pixel_spec])
+        self._decode = tf.function(model.decode_to_pixels,
                                    input_signature=[tf.TensorSpec((None, model.latent_var_size), tf.float32)])
         self._encode_training_bn = tf.function(self._training_bn_graph, input_signature=[pixel_spec])
 
@@ -141,7 +139,7 @@ class KerasVae(LoadedVae):
         # stateless_call leaves the moving averages alone, as facenet never ran its UPDATE_OPS there.
         (mean, log_var), _ = encoder.stateless_call(
             [v.value for v in encoder.trainable_variables], [v.value for v in encoder.non_trainable_variables],
-            pixels_to_normalized(tf.cast(framed_pixels(pixels, self.framing), tf.float32)), training=True)
+            self.keras_model.converter(pixels), training=True)
         return tf.cast(mean, tf.float32), tf.cast(log_var, tf.float32)
 
     def _encode_batch(self, pixels):

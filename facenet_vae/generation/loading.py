@@ -14,8 +14,7 @@ from facenet_vae.training import run_folder
 from facenet_vae.generation.loaded_vae import LoadedVae, SavedModelVae, from_keras_model
 from facenet_vae.export.saved_model import is_saved_model_dir
 from facenet_vae.model import DfcVae  # also registers the serializable classes for keras.models.load_model
-
-SHIPPED_MODEL = ("checkpoints", "celeba64", "model.keras")
+from facenet_vae.model.presets import DEFAULT_PRESET, preset_model_path
 
 __all__ = ["LoadedVae", "load_vae", "shipped_model_path", "from_keras_model"]
 
@@ -54,23 +53,29 @@ def _final_model_of_run(run_dir):
 
 
 def shipped_model_path():
-    """Return the path of the trained model that ships with the project (``checkpoints/celeba64/model.keras``)."""
-    project_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return os.path.join(project_root, *SHIPPED_MODEL)
+    """Return the path of the trained model that ships with the package (the ``celeba64`` preset's model.keras).
+
+    Package data of an installed wheel; in a source checkout, ``checkpoints/celeba64/model.keras``.
+    """
+    try:
+        return preset_model_path(DEFAULT_PRESET)
+    except FileNotFoundError:
+        return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "presets", DEFAULT_PRESET,
+                            "model.keras")
 
 
 def load_vae(path=None, vae_def=None, latent_var_size=None):
     """Return a ``LoadedVae`` for a training run folder (latest checkpoint), a ``.keras`` file or a SavedModel.
 
-    ``path`` None loads the model that ships in ``checkpoints/celeba64/`` (and says so in the log).
+    ``path`` None loads the shipped ``celeba64`` preset (and says so in the log).
     ``vae_def``/``latent_var_size``, when given, must match what the model holds (ValueError
     naming both otherwise). The sentence in ``.source`` is logged.
     """
     if path is None or str(path) == "":
         path = shipped_model_path()
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"no --model given and the shipped model {path} is missing (it is part of a "
-                                    f"source checkout); pass --model=<run folder | model.keras | SavedModel folder>")
+            raise FileNotFoundError(f"no --model given and the shipped model {path} is missing; pass "
+                                    f"--model=<run folder | model.keras | SavedModel folder>")
         logging.info("no --model given: using the shipped model %s", path)
     path = os.path.expanduser(os.fspath(path))
     if not os.path.exists(path):

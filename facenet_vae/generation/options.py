@@ -35,11 +35,7 @@ class GenerateOptions:
     """Everything one ``generate.py`` run is configured with (the flags, by the same names)."""
     mode: str = setting("sample", "What to generate.", choices=MODES, group="generation")
     model: Optional[str] = setting(None, "Training run folder, model.keras file or exported SavedModel folder; "
-                                   "unset: the trained CelebA model shipped in checkpoints/celeba64.", group="model")
-    vae_def: Optional[str] = setting(None, "Expected VAE definition; an error if the model holds another.",
-                                     group="model")
-    latent_var_size: Optional[int] = setting(None, "Expected latent size; an error if the model has another.",
-                                             group="model", minimum=1)
+                                   "unset: the trained CelebA model shipped with the package (preset celeba64).", group="model")
     output_dir: Optional[str] = setting(None, "Where files are written; unset: <run folder>/generated or "
                                         "./generated.", group="output")
     num_images: Optional[int] = setting(None, _num_images_help(), group="generation", minimum=1)

@@ -24,7 +24,7 @@ from tensorboard.plugins.projector.metadata import PROJECTOR_FILENAME
 from facenet_vae.atomic_files import atomic_write
 from facenet_vae.data import celeba, folders
 from facenet_vae.data.errors import DataError
-from facenet_vae.generation.image_grid import write_png
+from facenet_vae.image_grid import write_png
 
 EMBEDDING_NAME = "latent_mean"
 EMBEDDING_TENSOR = f"{EMBEDDING_NAME}/.ATTRIBUTES/VARIABLE_VALUE"

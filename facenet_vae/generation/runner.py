@@ -21,7 +21,7 @@ def check_options(options):
 
 def load_model(options):
     """Return the ``LoadedVae`` that ``--model`` names (the shipped model by default); prints what was loaded."""
-    vae = load_vae(options.model, vae_def=options.vae_def, latent_var_size=options.latent_var_size)
+    vae = load_vae(options.model)
     print(vae.source)
     return vae
 

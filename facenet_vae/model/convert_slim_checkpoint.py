@@ -11,7 +11,7 @@ import sys
 from absl import app, flags
 
 from facenet_vae.atomic_files import save_keras_model
-from facenet_vae.model.definitions import DEFAULT_VAE_DEF, VAE_DEFINITIONS
+from facenet_vae.model.definitions import DEFAULT_LATENT_VAR_SIZE, DEFAULT_VAE_DEF, VAE_DEFINITIONS
 from facenet_vae.model.graph import build_vae
 from facenet_vae.model.slim_checkpoint import load_slim_checkpoint
 
@@ -22,11 +22,11 @@ def _define_flags():
     # Defined on demand, not at import, so importing ``convert`` never clashes with another CLI's flags.
     flags.DEFINE_enum("vae_def", DEFAULT_VAE_DEF, sorted(VAE_DEFINITIONS),
                       "The facenet VAE definition the checkpoint was trained with.")
-    flags.DEFINE_integer("latent_var_size", 100, "The latent size the checkpoint was trained with.",
+    flags.DEFINE_integer("latent_var_size", DEFAULT_LATENT_VAR_SIZE, "The latent size the checkpoint was trained with.",
                          lower_bound=1)
 
 
-def convert(checkpoint_prefix, output_path, vae_def=DEFAULT_VAE_DEF, latent_var_size=100):
+def convert(checkpoint_prefix, output_path, vae_def=DEFAULT_VAE_DEF, latent_var_size=DEFAULT_LATENT_VAR_SIZE):
     """Build ``vae_def``, fill it from the checkpoint, save it to ``output_path``; return the model.
 
     Raises ``ValueError`` (``SlimCheckpointError`` for checkpoint problems) before writing anything.

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 # truncated normal, stddev 0.1); see layers.slim_weights_initializer.
 WEIGHTS_INITS = ("fan_in", "facenet")
 DEFAULT_WEIGHTS_INIT = "fan_in"
+DEFAULT_LATENT_VAR_SIZE = 100
+# facenet's input_image_size: its photos are cropped or padded to this side before the resize to
+# the model size, and its feature network sees them at this size.
+FACENET_CROP_SIZE = 160
 
 
 @dataclass(frozen=True)

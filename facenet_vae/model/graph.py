@@ -8,8 +8,10 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from facenet_vae.data.framing import Framing
-from facenet_vae.model.definitions import DEFAULT_VAE_DEF, Conv, Residual, Upsample, get_definition
+from facenet_vae.model import presets
+from facenet_vae.model.definitions import (DEFAULT_LATENT_VAR_SIZE, DEFAULT_VAE_DEF, Conv, Residual, Upsample,
+                                           get_definition)
+from facenet_vae.model.framing import FaceConverter
 from facenet_vae.model.layers import DEFAULT_WEIGHTS_INIT, ScaledResidual, SlimConv2d, SlimDense
 
 # exp(20) ~ 5e8: far beyond any sensible posterior variance (the prior has 1). Capping keeps the KL,
@@ -25,8 +27,8 @@ def capped_log_variance(log_variance):
     a capped log-variance up for ever; passing the gradient straight through lets the KL pull it
     back down.
     """
-    log_variance = tf.cast(log_variance, tf.float32)
-    return log_variance - tf.stop_gradient(tf.nn.relu(log_variance - MAX_LOG_VARIANCE))
+    log_variance = ops.cast(log_variance, "float32")
+    return log_variance - ops.stop_gradient(ops.relu(log_variance - MAX_LOG_VARIANCE))
 
 
 def _build_blocks(specs, scope_prefix, synchronized=False, weights_init=DEFAULT_WEIGHTS_INIT):
@@ -153,10 +155,13 @@ class Decoder(_SlimScope):
 
 @keras.saving.register_keras_serializable(package="facenet_vae")
 class DfcVae(keras.Model):
-    """A facenet DFC-VAE. Images in and out are in facenet's normalised space (see normalization).
+    """A facenet DFC-VAE. ``encode``/``decode``/``call`` work in facenet's normalised space (see
+    normalization); ``encode_pixels``/``decode_to_pixels``/``reconstruct_pixels`` on photos in 0..255.
 
-    ``framing`` (a ``data.framing.Framing`` or its dict) records how photos were cropped and resized
-    into training faces; it is saved with the model so every consumer frames photos the same way.
+    ``framing`` (a ``model.framing.Framing`` or its dict) records how photos were cropped and resized
+    into training faces. It is decided before the model is built, held by the model's
+    ``FaceConverter`` layer and saved with it, so every consumer frames photos the same way; it
+    cannot be changed afterwards. None (models saved before framings were recorded): resize only.
 
     ``call(images)`` returns the reconstruction: decoded from the mean in inference, from a sampled
     latent when ``training=True`` (as facenet's graph did). ``forward`` also returns mean and
@@ -166,7 +171,7 @@ class DfcVae(keras.Model):
     model always holds its weights.
     """
 
-    def __init__(self, vae_def=DEFAULT_VAE_DEF, latent_var_size=100, synchronized_batch_norm=False,
+    def __init__(self, vae_def=DEFAULT_VAE_DEF, latent_var_size=DEFAULT_LATENT_VAR_SIZE, synchronized_batch_norm=False,
                  weights_init=DEFAULT_WEIGHTS_INIT, framing=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(latent_var_size, numbers.Integral) or isinstance(latent_var_size, bool) \
@@ -177,10 +182,7 @@ class DfcVae(keras.Model):
         self.vae_def = vae_def
         self.latent_var_size = latent_var_size
         self.image_size = definition.image_size
-        self.framing = None if framing is None else Framing.from_dict(framing)
-        if self.framing is not None and self.framing.image_size != self.image_size:
-            raise ValueError(f"the framing gives {self.framing.image_size}-px faces but {vae_def} takes "
-                             f"{self.image_size}-px images")
+        self.converter = FaceConverter(framing, image_size=self.image_size, name="face_converter")
         self.synchronized_batch_norm = bool(synchronized_batch_norm)
         # Only the initial values depend on it; not part of get_config, so saved models stay interchangeable.
         self.weights_init = weights_init
@@ -207,6 +209,26 @@ class DfcVae(keras.Model):
         """Return normalised images (float32) decoded from latent vectors."""
         return ops.cast(self.decoder(latent, training=training), "float32")
 
+    @property
+    def framing(self):
+        """The recorded ``Framing`` of the training faces, or None for a model saved without one."""
+        return self.converter.framing if self.converter.recorded else None
+
+    def encode_pixels(self, pixels):
+        """Return float32 ``(mean, log_variance)`` in inference for NHWC photos in 0..255 of any size.
+
+        Photos not at the model's size are framed as the training faces were (``converter``).
+        """
+        return self.encode(self.converter(pixels), training=False)
+
+    def decode_to_pixels(self, latent):
+        """Return uint8 images (N, S, S, 3) decoded in inference from latent vectors."""
+        return self.converter.to_pixels(self.decode(latent, training=False))
+
+    def reconstruct_pixels(self, pixels):
+        """Return uint8 images decoded from the posterior means of NHWC photos in 0..255 of any size."""
+        return self.decode_to_pixels(self.encode_pixels(pixels)[0])
+
     def sample_latent(self, mean, log_variance, seed=None, noise=None):
         """Return ``mean + eps * exp(log_variance / 2)``, eps ~ N(0, I), in float32.
 
@@ -216,9 +238,9 @@ class DfcVae(keras.Model):
         tf.function under multi-worker strategies.
         """
         # exp(lv / 2), not sqrt(exp(lv)): exp underflows to 0 for lv < -88 and sqrt's gradient is then NaN.
-        std = tf.exp(capped_log_variance(log_variance) / 2.0)
+        std = ops.exp(capped_log_variance(log_variance) / 2.0)
         if noise is not None:
-            eps = tf.cast(noise, tf.float32)
+            eps = ops.cast(noise, "float32")
         elif seed is None:
             eps = tf.random.normal(tf.shape(mean), dtype=tf.float32)
         else:
@@ -261,9 +283,20 @@ class DfcVae(keras.Model):
 
     @classmethod
     def from_config(cls, config):
+        config = dict(config)
+        config.pop("image_size", None)  # follows from vae_def
         return cls(**config)
 
+    @classmethod
+    def from_preset(cls, preset):
+        """Return the model of a preset: a name in ``presets.PRESETS`` (``"celeba64"``) or a folder with model.keras."""
+        return presets.load_preset(preset, cls)
 
-def build_vae(vae_def=DEFAULT_VAE_DEF, latent_var_size=100, weights_init=DEFAULT_WEIGHTS_INIT):
+    def save_to_preset(self, path):
+        """Write this model as a preset folder at ``path`` (model.keras and config.json); returns ``path``."""
+        return presets.save_preset(self, path)
+
+
+def build_vae(vae_def=DEFAULT_VAE_DEF, latent_var_size=DEFAULT_LATENT_VAR_SIZE, weights_init=DEFAULT_WEIGHTS_INIT):
     """Return a built ``DfcVae`` for the facenet definition named ``vae_def``, initialised by ``weights_init``."""
     return DfcVae(vae_def=vae_def, latent_var_size=latent_var_size, weights_init=weights_init)

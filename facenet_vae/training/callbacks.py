@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hparams_api
 
-from facenet_vae.generation.image_grid import put_images_on_grid, to_uint8_pixels
+from facenet_vae.image_grid import put_images_on_grid, to_uint8_pixels
 from facenet_vae.training import run_folder
 from facenet_vae.training.optimisation import current_learning_rate, loss_scale_of
 from facenet_vae.training.run_folder import NonFiniteStateError

@@ -8,7 +8,8 @@ import os
 from typing import Optional
 
 from facenet_vae.data.sources import DATASETS, FACENET_CROP_SIZE, PHOTO_SOURCES
-from facenet_vae.model.definitions import DEFAULT_VAE_DEF, DEFAULT_WEIGHTS_INIT, VAE_DEFINITIONS, WEIGHTS_INITS
+from facenet_vae.model.definitions import (DEFAULT_LATENT_VAR_SIZE, DEFAULT_VAE_DEF, DEFAULT_WEIGHTS_INIT, VAE_DEFINITIONS,
+                                           WEIGHTS_INITS)
 from facenet_vae.settings import check_choices, setting
 from facenet_vae.training.feature_layers import resolve_layer_names
 from facenet_vae.training.choices import (DEFAULT_VGG_LAYERS, FACENET_STEM_LAYERS, FEATURE_NETWORKS, FEATURE_TARGETS,
@@ -39,7 +40,7 @@ class TrainConfig:
     # -- model
     vae_def: str = setting(DEFAULT_VAE_DEF, "VAE definition (facenet's graphs).", choices=VAE_DEFINITIONS,
                            group="model")
-    latent_var_size: int = setting(100, "Dimensionality of the latent variable.", group="model", minimum=1)
+    latent_var_size: int = setting(DEFAULT_LATENT_VAR_SIZE, "Dimensionality of the latent variable.", group="model", minimum=1)
     weights_init: str = setting(
         DEFAULT_WEIGHTS_INIT, "Initial kernels: fan_in (scaled to each layer's fan-in, PyTorch's default) or "
         "facenet (truncated normal, stddev 0.1).", choices=WEIGHTS_INITS, group="model")

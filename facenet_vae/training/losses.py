@@ -6,7 +6,7 @@ Scale: facenet sums the pixel and feature terms over the whole batch
 Under a multi-replica strategy each replica passes the *global* batch size, so that the
 per-replica terms add up (gradients are summed across replicas) to the single-device objective.
 """
-import tensorflow as tf
+from keras import ops
 
 from facenet_vae.model.graph import MAX_LOG_VARIANCE, capped_log_variance  # noqa: F401 (the cap the KL applies)
 from facenet_vae.model.normalization import IMG_STDDEV
@@ -19,16 +19,16 @@ def kl_per_sample(mean, log_variance):
     The log-variance is capped at ``MAX_LOG_VARIANCE`` (``model.capped_log_variance``) wherever the KL
     is computed, in training and evaluation alike.
     """
-    mean = tf.cast(mean, tf.float32)
+    mean = ops.cast(mean, "float32")
     log_variance = capped_log_variance(log_variance)
-    return 0.5 * tf.reduce_sum(tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance, axis=1)
+    return 0.5 * ops.sum(ops.exp(log_variance) + ops.square(mean) - 1.0 - log_variance, axis=1)
 
 
 def kl_loss(mean, log_variance, global_batch_size=None):
     """Return the KL averaged over the (global) batch, as facenet's ``kl_loss_mean``."""
     per_sample = kl_per_sample(mean, log_variance)
     batch = _batch_size(per_sample, global_batch_size)
-    return tf.reduce_sum(per_sample) / batch
+    return ops.sum(per_sample) / batch
 
 
 def pixel_loss(images_norm, reconstructed_norm, reduction="sum", global_batch_size=None, space="pixels"):
@@ -41,22 +41,22 @@ def pixel_loss(images_norm, reconstructed_norm, reduction="sum", global_batch_si
     """
     if space not in PIXEL_SPACES:
         raise ValueError(f"Unknown pixel-loss space {space!r}; choose one of {PIXEL_SPACES}")
-    diff = tf.cast(images_norm, tf.float32) - tf.cast(reconstructed_norm, tf.float32)
+    diff = ops.cast(images_norm, "float32") - ops.cast(reconstructed_norm, "float32")
     if space == "pixels":
         diff = diff * IMG_STDDEV
-    return _reduce(tf.reduce_sum(tf.square(diff)), diff, reduction, global_batch_size)
+    return _reduce(ops.sum(ops.square(diff)), diff, reduction, global_batch_size)
 
 
 def feature_loss(input_features, reconstructed_features, reduction="sum", global_batch_size=None):
     """Return the squared error between two feature maps, summed over the batch (or per-sample mean)."""
-    diff = tf.cast(input_features, tf.float32) - tf.cast(reconstructed_features, tf.float32)
-    return _reduce(tf.reduce_sum(tf.square(diff)), diff, reduction, global_batch_size)
+    diff = ops.cast(input_features, "float32") - ops.cast(reconstructed_features, "float32")
+    return _reduce(ops.sum(ops.square(diff)), diff, reduction, global_batch_size)
 
 
 def _batch_size(tensor, global_batch_size):
     if global_batch_size is not None:
-        return tf.cast(global_batch_size, tf.float32)
-    return tf.cast(tf.shape(tensor)[0], tf.float32)
+        return ops.cast(global_batch_size, "float32")
+    return ops.cast(ops.shape(tensor)[0], "float32")
 
 
 def _reduce(total, tensor, reduction, global_batch_size):

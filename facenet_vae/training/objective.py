@@ -4,7 +4,7 @@ An ``Objective`` holds the weights, the reduction and the frozen feature network
 terms a training step reports (``term_names``). It is a plain object, not a Keras layer: the
 feature network it holds is therefore no part of the VAE's weights or checkpoints.
 """
-import tensorflow as tf
+from keras import ops
 
 from facenet_vae.training import losses
 from facenet_vae.training.choices import PIXEL_SPACES, REDUCTIONS
@@ -56,15 +56,15 @@ class Objective:
         terms = {"kl_loss": losses.kl_loss(mean, log_variance, global_batch_size),
                  "pixel_loss": losses.pixel_loss(images, reconstruction, self.reduction, global_batch_size,
                                                  self.pixel_space)}
-        feature_term = tf.constant(0.0, tf.float32)
+        feature_term = ops.convert_to_tensor(0.0, "float32")
         if self.feature_network is not None:
             # The target's features need no gradient: computed forward-only, so the feature
             # network's backward pass runs over the reconstruction alone.
             targets = images if feature_targets is None else feature_targets
-            target_features = self.feature_network(tf.stop_gradient(tf.cast(targets, tf.float32)))
-            reconstructed_features = self.feature_network(tf.cast(reconstruction, tf.float32))
+            target_features = self.feature_network(ops.stop_gradient(ops.cast(targets, "float32")))
+            reconstructed_features = self.feature_network(ops.cast(reconstruction, "float32"))
             for name in self.feature_layer_names:
-                term = losses.feature_loss(tf.stop_gradient(target_features[name]), reconstructed_features[name],
+                term = losses.feature_loss(ops.stop_gradient(target_features[name]), reconstructed_features[name],
                                            self.reduction, global_batch_size)
                 terms[f"{name}_loss"] = term
                 feature_term = feature_term + term

@@ -11,8 +11,8 @@ import keras
 import tensorflow as tf
 
 from facenet_vae.data import load_training_images
-from facenet_vae.data.pipeline import model_inputs
-from facenet_vae.generation.image_grid import to_uint8_pixels
+from facenet_vae.data.pipeline import model_inputs, source_framing
+from facenet_vae.image_grid import to_uint8_pixels
 from facenet_vae.model import DfcVae, get_definition
 from facenet_vae.settings import RUN_FLAGS_FILE, flag_lines
 from facenet_vae.training import distribute, run_folder
@@ -129,9 +129,12 @@ def _start(config, strategy, run_dir, chief):
                                    append=bool(config.resume))
     log.info("run folder: %s; strategy: %s", run_dir, distribute.describe(strategy))
     definition = get_definition(config.vae_def)
+    # The framing is the model's input contract: decided from the source before the model is built.
+    framing = source_framing(config.resolved_dataset(), config.data_dir, definition.image_size,
+                             input_image_size=config.input_image_size, center_crop=config.center_crop)
     with strategy.scope():
         vae = DfcVae(config.vae_def, config.latent_var_size, synchronized_batch_norm=strategy.num_replicas_in_sync > 1,
-                     weights_init=config.weights_init)
+                     weights_init=config.weights_init, framing=framing)
         if chief:   # before the feature network, the data and the first save, which take a while
             run_folder.write_model_config(run_dir, vae)
         objective = make_objective(config, definition.image_size)
@@ -155,9 +158,9 @@ def _start(config, strategy, run_dir, chief):
     # A resumed run reshuffles with a different seed so it does not replay the first batches.
     training_images = load_data(config, definition.image_size, write_dir, config.seed + start_step)
     dataset = training_images.dataset
-    vae.framing = training_images.framing
-    if chief:   # again, with the framing the data has just set
-        run_folder.write_model_config(run_dir, vae)
+    if training_images.framing != vae.framing:
+        raise RuntimeError(f"the data was framed by {training_images.framing.describe()}, but the model was built "
+                           f"for {vae.framing.describe()}")
     log.info("data: %s; framing: %s; objective: %s", training_images.description,
                  training_images.framing.describe(), describe_objective(config, objective))
     sample_images = next(iter(model_inputs(dataset)))[:8]

@@ -4,7 +4,7 @@ Layout of a run folder::
 
     arguments.txt         the settings the run was started (or resumed) with, readable
     flags.txt             the same as an absl flagfile: ``train_vae.py --flagfile=<run>/flags.txt`` repeats the run
-    model_config.json     vae_def, latent_var_size, image_size and the framing: enough to rebuild and use the model
+    model_config.json     the model's get_config() (vae_def, latent_var_size, the framing): enough to rebuild and use it
     checkpoints/          tf.train checkpoints ckpt-<step> (model, and optimizer unless --keep_optimizer=false)
     logs/                 TensorBoard summaries
     reconstructed_%06d.png
@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from facenet_vae.atomic_files import expand, is_remote, join, read_text, save_keras_model, write_file
-from facenet_vae.data.framing import Framing
+from facenet_vae.model.framing import Framing
 from facenet_vae.model import DfcVae
 from facenet_vae.settings import RUN_FLAGS_FILE
 
@@ -97,12 +97,8 @@ def write_arguments(run_dir, arguments, flag_lines, append=False):
 
 
 def write_model_config(run_dir, model):
-    """Write ``model_config.json`` for ``model``; returns its path."""
-    config = {"vae_def": model.vae_def, "latent_var_size": model.latent_var_size,
-              "image_size": model.image_size}
-    if model.framing is not None:
-        config["framing"] = model.framing.to_dict()
-    return write_file(join(run_dir, MODEL_CONFIG_FILE), json.dumps(config, indent=2) + "\n")
+    """Write ``model_config.json``: exactly ``model.get_config()``; returns its path."""
+    return write_file(join(run_dir, MODEL_CONFIG_FILE), json.dumps(model.get_config(), indent=2) + "\n")
 
 
 def read_model_config(run_dir):

@@ -7,7 +7,7 @@ from absl import logging
 from facenet_vae.data import folders
 from facenet_vae.data.errors import DataError
 from facenet_vae.generation.face_sets import load_images
-from facenet_vae.generation.image_grid import write_png
+from facenet_vae.image_grid import write_png
 from facenet_vae.generation.options import AUGMENT_SAMPLINGS
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from absl import logging
 
 from facenet_vae.generation.face_sets import load_images
-from facenet_vae.generation.image_grid import put_images_on_grid, write_png
+from facenet_vae.image_grid import put_images_on_grid, write_png
 from facenet_vae.generation.latent_maths import INTERPOLATION_FUNCTIONS, interpolation_kinds
 from facenet_vae.generation.options import OptionError
 

@@ -13,7 +13,7 @@ from absl import logging
 from facenet_vae.generation.attribute_vectors import (ThinAttributeWarning, read_attribute_vectors_file,
                                                       thin_attribute_message)
 from facenet_vae.generation.face_sets import load_images
-from facenet_vae.generation.image_grid import put_images_on_grid, write_png
+from facenet_vae.image_grid import put_images_on_grid, write_png
 from facenet_vae.generation.latent_maths import facenet_sweep, k_sweep, modify_latents
 from facenet_vae.generation.options import OptionError
 from facenet_vae.generation.paths import attribute_vectors_file_of

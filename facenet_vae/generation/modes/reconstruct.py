@@ -7,7 +7,7 @@ from absl import logging
 
 from facenet_vae.data.errors import DataError
 from facenet_vae.generation.face_sets import image_paths, load_images, spread_over_identities
-from facenet_vae.generation.image_grid import put_images_on_grid, write_png
+from facenet_vae.image_grid import put_images_on_grid, write_png
 
 
 def reconstruct_faces(vae, pixels, output_dir, batch_size=64, pairs_per_row=4):

@@ -10,7 +10,7 @@ import numpy as np
 from absl import logging
 
 from facenet_vae.generation.attribute_vectors import read_attribute_vectors_file
-from facenet_vae.generation.image_grid import put_images_on_grid, write_png
+from facenet_vae.image_grid import put_images_on_grid, write_png
 from facenet_vae.generation.latent_distribution import draw_latents, fit_latent_gaussian
 from facenet_vae.generation.paths import attribute_vectors_file_of
 
