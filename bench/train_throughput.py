@@ -12,7 +12,9 @@ the stem plus the pixel term, per-image means). Each is timed against the peer's
 term). The peer computes in float32: a bfloat16 row is our bfloat16 step against the peer's float32.
 Ours and the peer run in turn (ours, peer, ours, peer...) so that both see the same load from other
 jobs; a row gives the medians and the median of the paired ratios, and the 1-minute load average.
-Target on 2 CPU cores: the shipped objective (dfc) >= 2x its peer in bfloat16 at batch 32.
+Target on 2 CPU cores: the shipped objective (dfc) >= 2x its peer in bfloat16 at batch 32. That
+needs a CPU with native bfloat16 (AVX512-BF16 or AMX); on one without (Zen 3, AVX2 only) TensorFlow's
+bfloat16 conv gradients are about 11x slower than float32 ones, and the bench says so.
 Feature networks use random weights: the cost is the same as with pretrained ones.
 """
 import json
@@ -24,8 +26,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from absl import app, flags  # noqa: E402
-from step_clock import (OBJECTIVES, PRECISIONS, StepTimer, build_trainer, check_objectives, load,  # noqa: E402
-                        paired_summary, peer_rate, require_torch)
+from step_clock import (OBJECTIVES, PRECISIONS, StepTimer, build_trainer, check_objectives, cpu_bf16_note,  # noqa: E402
+                        load, paired_summary, peer_rate, require_torch)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("batch_sizes", ["32"], "Batch sizes.")
@@ -71,6 +73,9 @@ def main(argv):
     print(f"device: {'GPU' if gpu else f'CPU ({os.cpu_count()} cores)'}, vae_def={FLAGS.vae_def}, "
           f"jit={FLAGS.jit_compile}, {FLAGS.repeats} x {FLAGS.steps} steps each, ours and peer interleaved; "
           f"peer in float32", flush=True)
+    note = None if gpu or "bfloat16" not in FLAGS.mixed_precision else cpu_bf16_note()
+    if note:
+        print(note, flush=True)
     rows = []
     for batch_size in map(int, FLAGS.batch_sizes):
         for objective in FLAGS.losses:
