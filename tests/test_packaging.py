@@ -24,7 +24,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
 COMMANDS = ("facenet-vae-train", "facenet-vae-generate", "facenet-vae-evaluate", "facenet-vae-export",
-            "facenet-vae-explore")
+            "facenet-vae-explore", "facenet-vae-fetch")
 
 
 def _build_requirements():

@@ -54,8 +54,9 @@ class TrainConfig:
     perceptual_model: str = setting("vgg19", "Feature network of the PERCEPTUAL loss.", choices=FEATURE_NETWORKS,
                                     group="objective")
     perceptual_weights: str = setting(
-        "imagenet", "imagenet (Keras' download/cache), a local weights file (.h5; facenet_keras.h5 for facenet), "
-        "or random (tests only).", group="objective")
+        "imagenet", "imagenet: the pretrained default (VGG: Keras' download/cache, for vgg16 else the registry's "
+        "torchvision VGG16; facenet: the registry's facenet-msceleb, fetched on first use); a local weights file "
+        "(.h5; facenet_keras.h5 or its stem for facenet); or random (tests only).", group="objective")
     loss_features: Optional[str] = setting(
         None, f"Comma-separated feature layers, or vgg123 / vgg345; default {DEFAULT_VGG_LAYERS} for VGG, "
         f"{','.join(FACENET_STEM_LAYERS)} for facenet.", group="objective")
