@@ -137,3 +137,32 @@ def test_quiet_tensorflow_is_undone_by_verbose():
         result = subprocess.run([sys.executable, "-c", code, mode], cwd=PROJECT_ROOT, env=_env(),
                                 capture_output=True, text=True, timeout=60)
         assert result.stdout.split() == expected.split(), mode
+
+
+def test_run_tool_gives_every_main_the_same_statuses_and_one_line_errors(capsys):
+    from facenet_vae.cli.console import run_tool
+    consoles = []
+
+    def console(tool, verbose):
+        consoles.append((tool, verbose))
+
+    def parse(argv):
+        if "--bad" in argv:
+            raise SystemExit(EXIT_USAGE)
+        return type("Settings", (), {"verbose": "--verbose" in argv, "path": argv[-1]})()
+
+    def check(settings):
+        return None if settings.path != "missing" else "path 'missing' does not exist"
+
+    def work(settings):
+        if settings.path == "broken":
+            raise ValueError("broken: not a\nmodel")
+        return EXIT_OK
+
+    run = lambda *argv: run_tool("tool", ["prog", *argv], parse, work, check=check, console=console)  # noqa: E731
+    assert run("--bad") == EXIT_USAGE and consoles == []           # the command line fails before anything loads
+    assert run("missing") == EXIT_FAILED and consoles == []        # so does a wrong path
+    assert capsys.readouterr().err == "tool: error: path 'missing' does not exist\n"
+    assert run("broken") == EXIT_FAILED and consoles == [("tool", False)]
+    assert capsys.readouterr().err == "tool: error: broken: not a model\n"
+    assert run("--verbose", "fine") == EXIT_OK and consoles[-1] == ("tool", True)

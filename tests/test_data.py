@@ -531,7 +531,7 @@ def test_non_strict_skips_bad_files_and_logs_them(malformed_folder, image_matrix
 
 def test_bad_files_log_goes_through_gfile_for_remote_run_folders():
     # ram:// is TensorFlow's in-memory file system: a remote path that needs no network (like gs://).
-    from facenet_vae.data.pipeline import write_bad_files_log
+    from facenet_vae.data.images import write_bad_files_log
     path = "ram://run/bad_files.txt"
     write_bad_files_log(path, [("faces/a.jpg", "not an image"), ("faces/b.png", "truncated")])
     with tf.io.gfile.GFile(path) as handle:

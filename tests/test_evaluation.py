@@ -14,8 +14,9 @@ from facenet_vae.data.errors import DataError
 from facenet_vae.data.framing import Framing, training_framing
 from facenet_vae.evaluation import attribute_prediction, editing, latent, metrics, report
 from facenet_vae.evaluation.config import EvaluationConfig
-from facenet_vae.evaluation.data import (is_celeba_download, load_celeba_download, load_image_folder, load_npz,
-                                         split_indices)
+from facenet_vae.data.celeba import is_celeba_download
+from facenet_vae.data.sources import open_source
+from facenet_vae.data.sources.base import split_indices
 from facenet_vae.evaluation.pipeline import run_evaluation
 from facenet_vae.image_grid import write_png
 from facenet_vae.generation.loading import load_vae
@@ -254,7 +255,7 @@ def test_npz_of_other_size_is_resized_and_split_80_20(tmp_path):
     rng = np.random.default_rng(0)
     path = tmp_path / "faces.npz"
     np.savez(path, images=rng.integers(0, 256, size=(20, 48, 48, 3), dtype=np.uint8))
-    data = load_npz(path, Framing("none", None, 64))
+    data = open_source("npz", str(path)).split_faces(Framing("none", None, 64))
     assert data.train_images.shape == (16, 64, 64, 3) and data.held_out_images.shape == (4, 64, 64, 3)
     assert data.train_images.dtype == np.uint8 and not data.has_attributes
     assert data.resized and "48x48" in data.resize_note(64) and "resized" in data.resize_note(64)
@@ -262,9 +263,8 @@ def test_npz_of_other_size_is_resized_and_split_80_20(tmp_path):
 
 
 def test_folder_with_attribute_file(celeba_aligned_dir, celeba_attributes_file):
-    data = load_image_folder(celeba_aligned_dir, Framing("celeba", None, 64), attributes_file=celeba_attributes_file,
-                             max_train=12,
-                             max_held_out=6)
+    source = open_source("folder", celeba_aligned_dir, attributes_file=celeba_attributes_file)
+    data = source.split_faces(Framing("celeba", None, 64), max_train=12, max_held_out=6)
     assert data.train_images.shape == (12, 64, 64, 3) and data.held_out_images.shape == (6, 64, 64, 3)
     assert data.train_attributes.shape == (12, 40) and data.attribute_names[31] == "Smiling"
     assert data.resized and (218, 178) in data.original_sizes
@@ -277,7 +277,9 @@ def test_celeba_download_uses_its_partition_file(tmp_path, celeba_aligned_dir, c
     rows = [f"{name} {int(part)}" for name, part in zip(celeba_npz["filenames"], celeba_npz["celeba_partition"])]
     (tmp_path / "list_eval_partition.txt").write_text("\n".join(rows) + "\n")
     assert is_celeba_download(tmp_path) and not is_celeba_download(tmp_path / "missing")
-    data = load_celeba_download(tmp_path, training_framing("npz", 64), max_train=10, max_held_out=5)
+    for kind in ("celeba", "celeb_a"):  # celeb_a pointed at a CelebA download reads the download
+        assert type(open_source(kind, str(tmp_path))).__name__ == "CelebaDownloadSource"
+    data = open_source("celeba", str(tmp_path)).split_faces(training_framing("npz", 64), max_train=10, max_held_out=5)
     assert "official partition" in data.split
     assert data.train_images.shape == (10, 64, 64, 3) and data.held_out_attributes.shape == (5, 40)
     # Each loaded face is (framed like) one npz face: held-out ones are partitions 1 and 2, training ones 0.

@@ -6,6 +6,7 @@ import pathlib
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from facenet_vae.data.framing import training_framing
 from facenet_vae.generation.loading import load_vae
@@ -116,28 +117,40 @@ def test_the_celeba64_preset_is_the_shipped_model_and_its_pixel_methods_match_lo
 
 
 def test_the_training_framing_is_decided_from_the_source_before_the_model(shared_dir, tmp_path):
-    """``source_framing`` (called before the model is built) makes the decision ``load_training_images`` makes."""
+    """``recorded_framing`` (called before the model is built) makes the decision training's pipeline makes."""
     import shutil
 
     from facenet_vae.data.errors import DataWarning
-    from facenet_vae.data.pipeline import load_training_images, source_framing
+    from facenet_vae.data.pipeline import load_training_images
+    from facenet_vae.data.sources import open_source
     data = shared_dir / "data"
-    assert source_framing("folder", str(data / "celeba_subset_aligned"), 64) == training_framing("folder", 64)
-    assert source_framing("folder", str(data / "celeba_subset_aligned"), 64, center_crop=True) == \
+
+    def decided(kind, data_dir, **options):
+        return open_source(kind, data_dir).recorded_framing(64, **options)
+
+    assert decided("folder", str(data / "celeba_subset_aligned")) == training_framing("folder", 64)
+    assert decided("folder", str(data / "celeba_subset_aligned"), center_crop=True) == \
         training_framing("folder", 64, center_crop=True)
-    assert source_framing("synthetic", None, 64) == training_framing("synthetic", 64)
+    assert decided("synthetic", None) == training_framing("synthetic", 64)
     with np.load(data / "celeba_subset.npz") as archive:
         stored = str(archive["framing"]) if "framing" in archive.files else None
-    assert source_framing("npz", str(data / "celeba_subset.npz"), 64) == \
-        training_framing("npz", 64, stored_framing=stored)
+    assert decided("npz", str(data / "celeba_subset.npz")) == training_framing("npz", 64, stored_framing=stored)
     # A folder of faces at the model's size is read as framed; a bad first file does not decide.
     framed = tmp_path / "framed"
     framed.mkdir()
     (framed / "000_broken.jpg").write_bytes(b"not an image")
-    for path in sorted((data / "celeba_large64").glob("0000[1-4]/*.jpg"))[:4]:
+    copied = sorted((data / "celeba_large64").glob("0000[1-4]/*.jpg"))[:4]
+    for path in copied:
         shutil.copy(path, framed / path.name)
-    decided = source_framing("folder", str(framed), 64)
-    assert decided == training_framing("npz", 64) and decided.crop == "celeba"
+    framed_decision = decided("folder", str(framed))
+    assert framed_decision == training_framing("npz", 64) and framed_decision.crop == "celeba"
     with pytest.warns(DataWarning, match="skipping 1 of 5"):
         loaded = load_training_images("folder", str(framed), image_size=64, batch_size=2, seed=0, progress=False)
-    assert loaded.framing == decided
+    assert loaded.framing == framed_decision
+    # Evaluation reads the same faces as they are, never cropped again with the model's framing.
+    (framed / "000_broken.jpg").unlink()
+    split = open_source("folder", str(framed)).split_faces(framed_decision, seed=0)
+    stored_faces = {path.name: np.asarray(tf.io.decode_jpeg(path.read_bytes())) for path in copied}
+    for face in np.concatenate([split.train_images, split.held_out_images]):
+        assert min(np.abs(face.astype(int) - other.astype(int)).max() for other in stored_faces.values()) == 0
+    assert any("framed already" in note for note in split.notes)

@@ -123,3 +123,35 @@ def parse_settings(tool, argv, config_class, doc, module_name, check):
         return check(from_flags(config_class, flag_values))
     except ValueError as error:
         raise SystemExit(fail(tool, error, EXIT_USAGE)) from None
+
+
+def standard_console(tool, verbose):
+    """The console every tool but training uses: TensorFlow quiet and absl warnings as ``<tool>:`` lines."""
+    quiet_tensorflow(verbose)
+    log_to_stderr(tool, verbose)
+    import_tensorflow(verbose)
+
+
+def run_tool(tool, argv, parse, work, *, check=None, console=standard_console):
+    """Run one command-line tool and return its exit status; the shape every ``main`` here shares.
+
+    1. ``parse(argv)`` reads the command line before TensorFlow loads (a ``SystemExit`` it raises,
+       after ``--help`` or one error line, gives the status);
+    2. ``check(settings)`` may return a problem with a path, said in one line before anything heavy loads;
+    3. ``console(tool, verbose)`` sets up logging and loads TensorFlow;
+    4. ``work(settings)`` does the job and returns the status. An ``OSError``, ``ValueError`` or
+       ``RuntimeError`` it raises (bad data, missing weights, ...) becomes one ``<tool>: error:`` line
+       and EXIT_FAILED.
+    """
+    try:
+        settings = parse(sys.argv if argv is None else argv)
+    except SystemExit as stop:
+        return stop.code
+    problem = check(settings) if check else None
+    if problem:
+        return fail(tool, problem, EXIT_FAILED)
+    console(tool, getattr(settings, "verbose", False))
+    try:
+        return work(settings)
+    except (OSError, ValueError, RuntimeError) as error:
+        return fail(tool, error, EXIT_FAILED)

@@ -19,8 +19,7 @@ and real photos as reference rows (docs/metrics.md).
 import os
 import sys
 
-from facenet_vae.cli.console import (EXIT_FAILED, EXIT_OK, fail, import_tensorflow, log_to_stderr, parse_settings,
-                                     quiet_tensorflow)
+from facenet_vae.cli.console import EXIT_OK, parse_settings, run_tool
 from facenet_vae.evaluation.config import EvaluationConfig
 from facenet_vae.evaluation.report import plus_minus
 
@@ -91,33 +90,31 @@ def parse_config(argv):
     return parse_settings(TOOL, argv, EvaluationConfig, __doc__, __name__, EvaluationConfig.validate)
 
 
-def main(argv=None):
-    """Console entry point: evaluate, print the headline numbers and the report path; returns the exit status."""
-    argv = sys.argv if argv is None else argv
-    try:
-        config = parse_config(argv)
-    except SystemExit as stop:
-        return stop.code
+def missing_path(config):
+    """Return a one-line problem when ``--model`` or ``--data_dir`` names a local path that does not exist."""
     for flag, path in (("--model", config.model), ("--data_dir", config.data_dir)):
         local = path and "://" not in path  # remote paths (gs://...) are checked by TensorFlow later
-        if local and not os.path.exists(os.path.expanduser(path)):  # said before TensorFlow loads
-            return fail(TOOL, f"{flag}: {path!r} does not exist")
-    quiet_tensorflow(config.verbose)
-    log_to_stderr(TOOL, config.verbose)
-    import_tensorflow(config.verbose)
+        if local and not os.path.exists(os.path.expanduser(path)):
+            return f"{flag}: {path!r} does not exist"
+    return None
+
+
+def evaluate(config):
+    """Evaluate, print the headline numbers and the report path; returns EXIT_OK."""
     # Imported only now, on purpose: the pipeline loads TensorFlow and scikit-learn, which the flag
-    # check above must not wait for.
+    # check must not wait for.
     from facenet_vae.evaluation.pipeline import run_evaluation  # noqa: PLC0415
     from facenet_vae.evaluation.progress import Progress  # noqa: PLC0415
-    from facenet_vae.pretrained.fetch import PretrainedUnavailable  # noqa: PLC0415
-    try:
-        result = run_evaluation(config, progress=Progress(tool=TOOL))
-    except (OSError, ValueError, PretrainedUnavailable) as error:
-        return fail(TOOL, error, EXIT_FAILED)
+    result = run_evaluation(config, progress=Progress(tool=TOOL))
     for line in summary_lines(result):
         print(line)
     print(f"report: {os.path.join(config.output_dir, 'report.md')}")
     return EXIT_OK
+
+
+def main(argv=None):
+    """Console entry point: evaluate, print the headline numbers and the report path; returns the exit status."""
+    return run_tool(TOOL, argv, parse_config, evaluate, check=missing_path)
 
 
 if __name__ == "__main__":

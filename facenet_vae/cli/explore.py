@@ -12,7 +12,7 @@ import sys
 
 from absl import flags
 
-from facenet_vae.cli.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, quiet_tensorflow
+from facenet_vae.cli.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, run_tool
 from facenet_vae.explore.options import ExploreOptions
 from facenet_vae.settings import check_choices, define_flags, from_flags, grouped_help
 
@@ -50,19 +50,26 @@ def _help():
     return grouped_help(flag_values, f"{__doc__.strip()}\n\n{USAGE}")
 
 
-def main(argv=None):
-    """Serve the explorer until Ctrl-C; returns the exit status (EXIT_OK after Ctrl-C)."""
-    argv = sys.argv if argv is None else argv
+def parse_command_line(argv):
+    """Return the ``ExploreOptions`` of ``argv``; ``--help`` or a wrong command line: printed, then SystemExit."""
     if any(arg in ("-h", "--help", "--helpfull", "-help") for arg in argv[1:]):
         print(_help(), end="")
-        return EXIT_OK
+        raise SystemExit(EXIT_OK)
     try:
-        options = parse_options(argv)
+        return parse_options(argv)
     except (flags.Error, ValueError) as error:
-        return fail(TOOL, error, EXIT_USAGE)
-    quiet_tensorflow(options.verbose)
+        raise SystemExit(fail(TOOL, error, EXIT_USAGE)) from None
+
+
+def missing_model(options):
+    """Return a one-line problem when ``--model`` does not exist (said before TensorFlow loads)."""
     if options.model and not os.path.exists(os.path.expanduser(options.model)):
-        return fail(TOOL, f"--model={options.model} does not exist (expected a training run folder or a .keras file)")
+        return f"--model={options.model} does not exist (expected a training run folder or a .keras file)"
+    return None
+
+
+def serve(options):
+    """Bind the port, load the model and serve until Ctrl-C; returns the exit status (EXIT_OK after Ctrl-C)."""
     try:
         from facenet_vae.explore.backend import load_explorer  # noqa: PLC0415 (needs the export extra)
     except ImportError as error:  # tf2onnx and onnx come with the export extra
@@ -96,6 +103,11 @@ def main(argv=None):
     finally:
         server.server_close()
     return EXIT_OK
+
+
+def main(argv=None):
+    """Serve the explorer until Ctrl-C; returns the exit status (EXIT_OK after Ctrl-C)."""
+    return run_tool(TOOL, argv, parse_command_line, serve, check=missing_model)
 
 
 if __name__ == "__main__":

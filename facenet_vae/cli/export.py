@@ -12,11 +12,11 @@ the export extra: pip install "facenet-vae[export]"); litert: OUT_DIR/decoder.tf
 import dataclasses
 import os
 import sys
+from typing import NamedTuple
 
 from absl import flags
 
-from facenet_vae.cli.console import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, import_tensorflow, log_to_stderr,
-                                     parse_command_line, quiet_tensorflow)
+from facenet_vae.cli.console import EXIT_OK, EXIT_USAGE, fail, parse_command_line, run_tool
 from facenet_vae.export import FORMATS
 from facenet_vae.settings import check_choices, define_flags, from_flags, setting
 
@@ -32,8 +32,20 @@ class ExportConfig:
     verbose: bool = setting(False, "Show TensorFlow's start-up and SavedModel logging.", group="run")
 
 
+class ExportRequest(NamedTuple):
+    """What one command line asks for: the model, the output folder and the flags."""
+    model: str
+    out_dir: str
+    config: ExportConfig
+
+    @property
+    def verbose(self):
+        """Return ``--verbose``."""
+        return self.config.verbose
+
+
 def _parse(argv):
-    """Return ``(model, out_dir, ExportConfig)`` of ``argv``; a bad command line: one line, then SystemExit."""
+    """Return the ``ExportRequest`` of ``argv``; a bad command line: one line, then SystemExit."""
     flag_values = flags.FlagValues()
     define_flags(ExportConfig, flag_values, module_name=__name__)
     positional = parse_command_line(TOOL, argv, flag_values, __doc__)
@@ -44,35 +56,34 @@ def _parse(argv):
         config = check_choices(from_flags(ExportConfig, flag_values))
     except ValueError as error:
         raise SystemExit(fail(TOOL, error, EXIT_USAGE)) from None
-    return positional[0], positional[1], config
+    return ExportRequest(positional[0], positional[1], config)
+
+
+def missing_model(request):
+    """Return a one-line problem when MODEL does not exist (said before TensorFlow loads)."""
+    if not os.path.exists(os.path.expanduser(request.model)):
+        return f"model {request.model!r} does not exist (expected a training run folder or a .keras file)"
+    return None
+
+
+def export(request):
+    """Export the model in the requested format and print the files written; returns the exit status."""
+    # Imported only now, on purpose: they load TensorFlow, which the argument check must not wait for.
+    from facenet_vae.export.formats import export_model  # noqa: PLC0415
+    from facenet_vae.generation.loading import load_vae  # noqa: PLC0415
+    vae = load_vae(request.model)
+    if vae.keras_model is None:
+        return fail(TOOL, f"{request.model} is already a SavedModel; export a run folder or .keras file instead")
+    print(vae.source)
+    paths = export_model(vae.keras_model, request.out_dir, request.config.format, request.config.batch_size)
+    for path in paths.values():
+        print(f"wrote {path}")
+    return EXIT_OK
 
 
 def main(argv=None):
     """Console entry point: export MODEL to OUT_DIR; returns the exit status (console.EXIT_*)."""
-    argv = sys.argv if argv is None else argv
-    try:
-        source, out_dir, config = _parse(argv)
-    except SystemExit as stop:
-        return stop.code
-    if not os.path.exists(os.path.expanduser(source)):  # said before TensorFlow loads
-        return fail(TOOL, f"model {source!r} does not exist (expected a training run folder or a .keras file)")
-    quiet_tensorflow(config.verbose)
-    log_to_stderr(TOOL, config.verbose)
-    import_tensorflow(config.verbose)
-    # Imported only now, on purpose: they load TensorFlow, which the argument check above must not wait for.
-    from facenet_vae.export.formats import export_model  # noqa: PLC0415
-    from facenet_vae.generation.loading import load_vae  # noqa: PLC0415
-    try:
-        vae = load_vae(source)
-        if vae.keras_model is None:
-            return fail(TOOL, f"{source} is already a SavedModel; export a run folder or .keras file instead")
-        print(vae.source)
-        paths = export_model(vae.keras_model, out_dir, config.format, config.batch_size)
-    except (OSError, ValueError, RuntimeError) as error:
-        return fail(TOOL, error, EXIT_FAILED)
-    for path in paths.values():
-        print(f"wrote {path}")
-    return EXIT_OK
+    return run_tool(TOOL, argv, _parse, export, check=missing_model)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,7 @@ import os
 import sys
 import warnings
 
-from facenet_vae.cli.console import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, import_tensorflow, log_to_stderr,
-                                     parse_settings, quiet_tensorflow)
+from facenet_vae.cli.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, parse_settings, run_tool, standard_console
 from facenet_vae.generation.options import GenerateOptions, OptionError
 from facenet_vae.settings import check_choices
 
@@ -65,19 +64,15 @@ def run_options(options, tool="generate.py"):
     return EXIT_OK
 
 
+def _generate_console(tool, verbose):
+    standard_console(tool, verbose)
+    warnings.showwarning = functools.partial(_one_line_warning, tool)
+
+
 def main(argv=None):
     """Console entry point (``facenet-vae-generate``, ``python generate.py``); returns the exit status."""
-    argv = sys.argv if argv is None else argv
-    tool = tool_name(argv)
-    try:
-        options = parse_options(argv)
-    except SystemExit as stop:
-        return stop.code
-    quiet_tensorflow(options.verbose)
-    log_to_stderr(tool, options.verbose)
-    warnings.showwarning = functools.partial(_one_line_warning, tool)
-    import_tensorflow(options.verbose)
-    return run_options(options, tool)
+    tool = tool_name(sys.argv if argv is None else argv)
+    return run_tool(tool, argv, parse_options, functools.partial(run_options, tool=tool), console=_generate_console)
 
 
 if __name__ == "__main__":

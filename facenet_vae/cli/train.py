@@ -18,7 +18,7 @@ from absl import flags, logging
 
 from facenet_vae import settings
 from facenet_vae.atomic_files import expand, is_remote, join, read_text
-from facenet_vae.cli.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, import_tensorflow, quiet_tensorflow
+from facenet_vae.cli.console import EXIT_OK, EXIT_USAGE, fail, import_tensorflow, quiet_tensorflow, run_tool
 from facenet_vae.data.errors import DataError
 from facenet_vae.training.config import TrainConfig
 from facenet_vae.training.path_checks import check_paths
@@ -139,21 +139,27 @@ def configure_console(verbose):
         python_logging.getLogger("tensorflow").setLevel(python_logging.ERROR)
 
 
+def path_problem(config):
+    """Return the first wrong path of the run (data folder, attribute files, feature weights), before anything loads."""
+    try:
+        check_paths(config)
+    except (DataError, OSError) as error:
+        return error
+    return None
+
+
+def _training_console(tool, verbose):
+    configure_console(verbose)
+    import_tensorflow(verbose >= SHOWS_TENSORFLOW_LOG)
+
+
+def run_training(config):
+    """Train the configured run and print its folder; returns EXIT_OK."""
+    from facenet_vae.training.run import train  # noqa: PLC0415 (loads TensorFlow, after the flags are checked)
+    print(f"Finished: {train(config)}")
+    return EXIT_OK
+
+
 def main(argv=None):
     """Console entry point (``facenet-vae-train``, ``python train_vae.py``); returns the exit status."""
-    config = parse_config(sys.argv if argv is None else argv)
-    try:
-        check_paths(config)   # a wrong path is named before TensorFlow and the feature network load
-    except (DataError, OSError) as error:
-        return fail(_tool(), error, EXIT_FAILED)
-    configure_console(config.verbose)
-    # Imported once the flags are checked: these modules load TensorFlow.
-    import_tensorflow(config.verbose >= SHOWS_TENSORFLOW_LOG)
-    from facenet_vae.training.feature_weights import FeatureWeightsUnavailable  # noqa: PLC0415
-    from facenet_vae.training.run import train  # noqa: PLC0415
-    try:
-        run_dir = train(config)
-    except (DataError, FeatureWeightsUnavailable, ValueError, RuntimeError, OSError) as error:
-        return fail(_tool(), error, EXIT_FAILED)
-    print(f"Finished: {run_dir}")
-    return EXIT_OK
+    return run_tool(_tool(), argv, parse_config, run_training, check=path_problem, console=_training_console)

@@ -1,14 +1,15 @@
 """facenet's data side: image folders, CelebA attribute files, decoding, synthetic faces and tf.data pipelines.
 
 Public API (see each module):
-    sources:   DATASETS (the data-source names; imports no TensorFlow)
+    sources:   DATASETS, open_source (the one registry of face sources; one module per source)
     folders:   ImageClass, get_dataset, get_image_paths_and_labels, list_image_files, image_paths_from_folder
     celeba:    CelebAAttributes, read_attribute_file, write_attribute_file, match_attributes_to_images,
                find_celeba_files, find_partition_file, read_partition_file, load_celeba
-    images:    decode_image, read_image, read_image_files, try_decode_image, diagnose_image_file, scan_images
+    images:    decode_image, read_image, read_image_files, try_decode_image, diagnose_image_file, scan_images,
+               checked_image_paths
     framing:   Framing (the crop + resize a model records and every consumer applies), training_framing
     synthetic: SyntheticFaces, generate_synthetic_faces, write_synthetic_dataset
-    pipeline:  make_image_dataset, load_training_images (-> TrainingImages), checked_image_paths
+    pipeline:  make_image_dataset, load_training_images (-> TrainingImages)
 
 The names are imported from their modules on first use (PEP 562), so importing
 ``facenet_vae.data.sources`` for flag checking does not load TensorFlow.
@@ -16,7 +17,7 @@ The names are imported from their modules on first use (PEP 562), so importing
 from facenet_vae.lazy import lazy_names
 
 _MODULE_OF = {
-    "DATASETS": "sources",
+    "DATASETS": "sources", "open_source": "sources",
     "CelebAAttributes": "celeba", "find_celeba_files": "celeba", "find_partition_file": "celeba",
     "load_celeba": "celeba", "match_attributes_to_images": "celeba", "read_attribute_file": "celeba",
     "read_partition_file": "celeba", "write_attribute_file": "celeba",
@@ -26,7 +27,7 @@ _MODULE_OF = {
     "Framing": "framing", "training_framing": "framing",
     "decode_image": "images", "diagnose_image_file": "images", "read_image": "images", "read_image_files": "images",
     "scan_images": "images", "try_decode_image": "images",
-    "checked_image_paths": "pipeline", "load_training_images": "pipeline", "make_image_dataset": "pipeline",
+    "checked_image_paths": "images", "load_training_images": "pipeline", "make_image_dataset": "pipeline",
     "SyntheticFaces": "synthetic", "generate_synthetic_faces": "synthetic", "write_synthetic_dataset": "synthetic",
 }
 

@@ -278,3 +278,12 @@ def load_celeba(data_dir, attribute_file=None, allow_missing=False, split="all")
                                  attrs.source, [attrs.line_of(i) for i in rows])
     paths, values = match_attributes_to_images(attrs, folder, allow_missing=allow_missing)
     return paths, values, list(attrs.names)
+
+
+def is_celeba_download(data_dir):
+    """Return True when ``data_dir`` holds a CelebA download (img_align_celeba/ and list_attr_celeba.txt)."""
+    try:
+        find_celeba_files(data_dir)
+    except DataError:
+        return False
+    return True

@@ -2,10 +2,14 @@
 import contextlib
 import os
 import sys
+import warnings
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from facenet_vae.atomic_files import write_file
+from facenet_vae.data.errors import DataError, DataWarning
 
 MIN_IMAGE_SIZE = 8
 
@@ -179,3 +183,43 @@ def read_image_files(paths, framing, batch_size=256):
         size = framing.image_size
         return np.zeros((0, size, size, 3), np.uint8), np.zeros((0,), np.int64), []
     return np.concatenate(images), np.concatenate(indices), sorted(sizes)
+
+
+def write_bad_files_log(path, bad):
+    """Write ``bad`` ``(path, reason)`` pairs to ``path`` (local, or remote through tf.io.gfile), one a line."""
+    return write_file(os.fspath(path), "".join(f"{bad_path}\t{reason}\n" for bad_path, reason in bad))
+
+
+def checked_image_paths(paths, where, *, strict=False, bad_files_log=None, progress=True):
+    """Return the paths that decode (scan_images), after reporting the others.
+
+    With ``strict`` any bad file raises DataError listing them; otherwise they are skipped with one
+    DataWarning. ``bad_files_log`` (a path) receives the full list either way. Raises DataError
+    when no image is usable.
+    """
+    good, bad = scan_images(paths, progress=progress)
+    if bad_files_log:
+        write_bad_files_log(bad_files_log, bad)
+    if bad:
+        listing = "\n".join(f"  {path}: {reason}" for path, reason in bad[:20])
+        more = f"\n  ... and {len(bad) - 20} more" if len(bad) > 20 else ""
+        logged = f" (full list in {bad_files_log})" if bad_files_log else ""
+        if strict:
+            raise DataError(f"{len(bad)} of {len(paths)} image files in {where} cannot be used{logged}:\n"
+                            f"{listing}{more}")
+        first_path, first_reason = bad[0]
+        warnings.warn(f"skipping {len(bad)} of {len(paths)} image files in {where} that cannot be used "
+                      f"(first: {first_path}: {first_reason}){logged}", DataWarning, stacklevel=3)
+    if not good:
+        raise DataError(f"none of the {len(paths)} image files in {where} can be decoded")
+    return good, bad
+
+
+def undecodable_files_error(paths, what="image"):
+    """Return a DataError naming the undecodable files among ``paths`` (up to 5), or None when all decode."""
+    _, bad = scan_images(paths, progress=False)
+    if not bad:
+        return None
+    listing = "; ".join(f"{path}: {reason}" for path, reason in bad[:5])
+    more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+    return DataError(f"{len(bad)} unreadable {what} file(s): {listing}{more}")

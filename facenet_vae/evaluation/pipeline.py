@@ -9,13 +9,12 @@ import warnings
 import numpy as np
 from absl import logging
 
+from facenet_vae.data.sources import open_source
 from facenet_vae.generation.attribute_vectors import ThinAttributeWarning, attribute_vectors_from_latents
 from facenet_vae.training.batch_norm_calibration import recalibrate_batch_norm
 from facenet_vae.evaluation import attribute_prediction, editing, figures, latent, metrics, report
 from facenet_vae.evaluation.identity_realism import Candidate, evaluate_identity_realism
 from facenet_vae.evaluation.pixel_pca import PixelPca
-from facenet_vae.evaluation.data import (is_celeba_download, load_celeba_download, load_image_folder, load_npz,
-                                         load_synthetic, load_tfds_celeb_a)
 from facenet_vae.evaluation.progress import Progress
 from facenet_vae.generation.latent_distribution import draw_latents, fit_latent_gaussian
 from facenet_vae.generation.loading import load_vae
@@ -25,18 +24,11 @@ PER_FACE_FILE = "per_face.npz"
 
 
 def load_data(config, framing):
-    """Return the EvaluationData the config names, framed as the model was trained (``framing``)."""
-    kind = config.resolved_dataset()
-    common = dict(seed=config.seed, max_train=config.max_train_images, max_held_out=config.max_held_out_images)
-    if kind == "npz":
-        return load_npz(config.data_dir, framing, **common)
-    if kind == "synthetic":
-        return load_synthetic(framing, **common)
-    if kind == "folder":
-        return load_image_folder(config.data_dir, framing, config.attributes_file, config.partition_file, **common)
-    if kind == "celeb_a" and not is_celeba_download(config.data_dir):
-        return load_tfds_celeb_a(config.data_dir, framing, config.max_train_images, config.max_held_out_images)
-    return load_celeba_download(config.data_dir, framing, config.attributes_file, config.partition_file, **common)
+    """Return the ``SplitFaces`` of the source the config names, framed as the model was trained (``framing``)."""
+    source = open_source(config.resolved_dataset(), config.data_dir, attributes_file=config.attributes_file,
+                         partition_file=config.partition_file)
+    return source.split_faces(framing, seed=config.seed, max_train=config.max_train_images,
+                              max_held_out=config.max_held_out_images)
 
 
 def _attribute_index(names, name, flag):

@@ -51,10 +51,9 @@ def plus_minus(text, error, scale=1.0, digits=2):
     return text if error is None else f"{text} ± {scale * error:.{digits}f}"
 
 
-def render_markdown(report):
-    """Return the text of ``report.md`` for a report dict (the one written to report.json)."""
+def _model_and_data_lines(report):
+    """Return the title and the Model and Data sections."""
     model, data = report["model"], report["data"]
-    figures = report.get("figures", {})
     lines = ["# DFC-VAE evaluation report", ""]
     lines += ["## Model", "",
               f"- source: {model['source']}",
@@ -68,7 +67,13 @@ def render_markdown(report):
     for note in data.get("notes", []):
         lines.append(f"- {note}")
     lines.append("")
+    return lines
 
+
+def _reconstruction_lines(report):
+    """Return the Reconstruction section (and the stored-statistics line after a recalibration)."""
+    figures = report.get("figures", {})
+    lines = []
     rec = report["reconstruction"]
     lines += ["## Reconstruction (held-out split)", "",
               "Each face is encoded to its posterior mean and decoded; metrics are on 0..255 uint8 pixels "
@@ -84,7 +89,13 @@ def render_markdown(report):
                   f"{_fmt(stored['mse'], 2)}, PSNR {_fmt(stored['psnr'], 2)} dB, SSIM {_fmt(stored['ssim'], 4)}.", ""]
     if "reconstructions" in figures:
         lines += [f"![reconstructions]({figures['reconstructions']})", ""]
+    return lines
 
+
+def _attribute_prediction_lines(report):
+    """Return the Attribute prediction section: accuracy of the latent classifiers against the baselines."""
+    figures = report.get("figures", {})
+    lines = []
     attributes = report.get("attribute_prediction")
     lines += ["## Attribute prediction from the latent code", ""]
     if not attributes:
@@ -111,7 +122,12 @@ def render_markdown(report):
             lines.append(f"| {name} | {_pct(row['accuracy'])} | {_pct(row['majority'])} | {_pct(row['pca_pixels'])} "
                          f"| {_pct(row['positive_rate_held_out'])} |")
         lines.append("")
+    return lines
 
+
+def _editing_lines(report):
+    """Return the Attribute editing section: success per attribute and per strength k."""
+    lines = []
     editing = report.get("editing") or {}
     lines += ["## Attribute editing", ""]
     if not editing:
@@ -151,8 +167,13 @@ def render_markdown(report):
             if row.get("figure"):
                 lines += [f"![editing {name}]({row['figure']})", ""]
         lines.append("")
+    return lines
 
-    lines += identity_realism_lines(report.get("identity_realism"))
+
+def _latent_lines(report):
+    """Return the Latent space section with its figures."""
+    figures = report.get("figures", {})
+    lines = []
     latent = report["latent"]
     lines += ["## Latent space", "",
               f"- active units (Var over held-out faces of E[z|x] > {latent['active_units_threshold']}, "
@@ -168,9 +189,15 @@ def render_markdown(report):
                        ("prior_samples", "samples from the prior")):
         if key in figures:
             lines += [f"![{title}]({figures[key]})", ""]
+    return lines
+
+
+def _notes_lines(report):
+    """Return the Notes section, or nothing when there are no notes."""
+    lines = []
     if report.get("notes"):
         lines += ["## Notes", ""] + [f"- {note}" for note in report["notes"]] + [""]
-    return "\n".join(lines)
+    return lines
 
 
 def _cell(entry, digits=3):
@@ -222,6 +249,16 @@ def identity_realism_lines(section):
                          f"keeps **{kept}** of it")
     lines += [f"- {note}" for note in section.get("notes", [])]
     return lines + [""]
+
+
+# The sections of report.md, in order; each takes the report dict and returns its lines.
+MARKDOWN_SECTIONS = (_model_and_data_lines, _reconstruction_lines, _attribute_prediction_lines, _editing_lines,
+                     lambda report: identity_realism_lines(report.get("identity_realism")), _latent_lines, _notes_lines)
+
+
+def render_markdown(report):
+    """Return the text of ``report.md`` for a report dict (the one written to report.json)."""
+    return "\n".join(line for section in MARKDOWN_SECTIONS for line in section(report))
 
 
 def write_markdown(report, output_dir, name="report.md"):

@@ -7,7 +7,7 @@
     paths.py              the output folder and attribute vectors file a run uses
     modes/                one module per mode: sample, reconstruct, interpolate, attributes (+ list_attributes),
                           modify, augment, projector
-    face_sets.py          the faces a mode reads, through facenet_vae.data's readers
+    face_sets.py          the image files a mode reads (faces with attributes come from data.sources)
     attribute_vectors.py  facenet's attribute vectors and their HDF5 file
     latent_maths.py       interpolation paths, attribute edits, k sweeps (numpy)
     projector.py          TensorBoard projector files

@@ -10,8 +10,8 @@ import math
 import keras
 import tensorflow as tf
 
-from facenet_vae.data import load_training_images
-from facenet_vae.data.pipeline import model_inputs, source_framing
+from facenet_vae.data.pipeline import model_inputs, training_batches
+from facenet_vae.data.sources import open_source
 from facenet_vae.image_grid import to_uint8_pixels
 from facenet_vae.model import DfcVae, get_definition
 from facenet_vae.settings import RUN_FLAGS_FILE, flag_lines
@@ -45,14 +45,18 @@ def make_objective(config, image_size):
                      make_feature_extractor(config, image_size), config.pixel_space)
 
 
-def load_data(config, image_size, run_dir, seed):
-    """Return the ``data.TrainingImages`` (batches, description, count, framing) of the configured source."""
-    return load_training_images(
-        config.resolved_dataset(), config.data_dir, image_size=image_size,
-        input_image_size=config.input_image_size, batch_size=config.batch_size,
-        seed=seed, cache=config.cache, center_crop=config.center_crop, strict=config.strict,
-        bad_files_log=run_folder.join(run_dir, "bad_files.txt"), tfds_download=config.tfds_download,
-        num_synthetic=config.num_synthetic, random_flip=config.random_flip,
+def open_data_source(config, run_dir):
+    """Return the configured face source (``data.sources``); its bad files are listed in the run folder."""
+    return open_source(config.resolved_dataset(), config.data_dir, tfds_download=config.tfds_download,
+                       num_synthetic=config.num_synthetic, strict=config.strict,
+                       bad_files_log=run_folder.join(run_dir, "bad_files.txt"))
+
+
+def load_data(config, source, image_size, seed):
+    """Return the ``data.TrainingImages`` (batches, description, count, framing) of ``source``'s training faces."""
+    return training_batches(
+        source, image_size=image_size, input_image_size=config.input_image_size, batch_size=config.batch_size,
+        seed=seed, cache=config.cache, center_crop=config.center_crop, random_flip=config.random_flip,
         target_size=config.feature_input_size() if config.feature_target == "crop" else None)
 
 
@@ -130,8 +134,9 @@ def _start(config, strategy, run_dir, chief):
     log.info("run folder: %s; strategy: %s", run_dir, distribute.describe(strategy))
     definition = get_definition(config.vae_def)
     # The framing is the model's input contract: decided from the source before the model is built.
-    framing = source_framing(config.resolved_dataset(), config.data_dir, definition.image_size,
-                             input_image_size=config.input_image_size, center_crop=config.center_crop)
+    source = open_data_source(config, write_dir)
+    framing = source.recorded_framing(definition.image_size, input_image_size=config.input_image_size,
+                                      center_crop=config.center_crop)
     with strategy.scope():
         vae = DfcVae(config.vae_def, config.latent_var_size, synchronized_batch_norm=strategy.num_replicas_in_sync > 1,
                      weights_init=config.weights_init, framing=framing)
@@ -156,7 +161,7 @@ def _start(config, strategy, run_dir, chief):
     checkpoints = run_folder.TrainingCheckpoints(write_dir, vae, saved_optimizer)
 
     # A resumed run reshuffles with a different seed so it does not replay the first batches.
-    training_images = load_data(config, definition.image_size, write_dir, config.seed + start_step)
+    training_images = load_data(config, source, definition.image_size, config.seed + start_step)
     dataset = training_images.dataset
     if training_images.framing != vae.framing:
         raise RuntimeError(f"the data was framed by {training_images.framing.describe()}, but the model was built "

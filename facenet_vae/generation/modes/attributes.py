@@ -6,9 +6,11 @@ from absl import logging
 
 from facenet_vae.data import celeba
 from facenet_vae.data.errors import DataError
+from facenet_vae.data.images import undecodable_files_error
+from facenet_vae.data.sources import open_source
 from facenet_vae.data.synthetic import ATTRIBUTE_NAMES as SYNTHETIC_ATTRIBUTE_NAMES
 from facenet_vae.generation import attribute_vectors
-from facenet_vae.generation.face_sets import attribute_face_set, bad_file_error
+from facenet_vae.generation.options import SYNTHETIC_ATTRIBUTE_IMAGES
 from facenet_vae.generation.paths import attribute_vectors_file_of
 
 
@@ -25,7 +27,7 @@ def calculate_attribute_vectors(vae, face_set, output_file, batch_size=128, trai
             use_training_batch_norm=training_batch_norm, sample=sample, seed=seed, names=face_set.names)
     except tf.errors.OpError as error:
         if face_set.paths:
-            raise (bad_file_error(face_set.paths) or DataError(
+            raise (undecodable_files_error(face_set.paths) or DataError(
                 f"could not read the images of {face_set.description}: {error.message.splitlines()[0]}")) from None
         raise
     attribute_vectors.write_attribute_vectors_file(output_file, latent_vars, face_set.attributes, face_set.names,
@@ -38,9 +40,12 @@ def calculate_attribute_vectors(vae, face_set, output_file, batch_size=128, trai
 
 def run(vae, options, output_dir):
     """Run ``--mode=attributes`` on the face set ``--dataset`` names (default: a folder with an attribute list)."""
-    face_set = attribute_face_set(options.dataset or "folder", vae, options.data_dir, options.attributes_file,
-                                  options.split, options.num_images, options.batch_size, options.seed,
-                                  options.allow_missing_images)
+    kind = options.dataset or "folder"
+    source = open_source(kind, options.data_dir, attributes_file=options.attributes_file,
+                         allow_missing=options.allow_missing_images)
+    num_images = options.num_images or (SYNTHETIC_ATTRIBUTE_IMAGES if kind == "synthetic" else None)
+    face_set = source.labelled_faces(vae.framing, split=options.split, num_images=num_images,
+                                     batch_size=options.batch_size, seed=options.seed)
     return calculate_attribute_vectors(vae, face_set, attribute_vectors_file_of(options), options.batch_size,
                                        options.training_batch_norm, options.sample_latent, options.seed)
 
