@@ -18,17 +18,18 @@ RUN_FLAGS_FILE = "flags.txt"   # the flagfile (flag_lines) a training run keeps 
 GROUPS = ("data", "model", "objective", "optimisation", "generation", "evaluation", "run", "distribution", "output")
 
 
-def setting(default, help, *, choices=None, group="run", minimum=None, finite=False):  # noqa: A002 (absl's name)
-    """Return a dataclass field for one setting.
+def setting(default, help, *, choices=None, group="run", minimum=None, finite=False, alias=None):  # noqa: A002
+    """Return a dataclass field for one setting (``help`` is absl's name for the text).
 
     ``choices``: the allowed values (pass the owning module's constant, never a copied literal);
     ``minimum``: the smallest allowed number (None: any); ``finite``: refuse NaN and infinities;
-    ``group``: the ``--help`` section (one of GROUPS).
+    ``group``: the ``--help`` section (one of GROUPS); ``alias``: another flag name that sets it
+    (facenet's own name where ours differs, so facenet's command lines and older run folders still parse).
     """
     if group not in GROUPS:
         raise ValueError(f"unknown settings group {group!r}; choose one of {GROUPS}")
     metadata = {"help": help, "choices": tuple(choices) if choices is not None else None, "group": group,
-                "minimum": minimum, "finite": finite}
+                "minimum": minimum, "finite": finite, "alias": alias}
     if isinstance(default, (list, tuple)):
         return dataclasses.field(default_factory=lambda: list(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -75,6 +76,8 @@ def define_flags(config_class, flag_values=flags.FLAGS, module_name=None):
             flags.DEFINE_enum(field.name, default, [str(choice) for choice in meta["choices"]], meta["help"], **key)
         else:
             flags.DEFINE_string(field.name, default, meta["help"], **key)
+        if meta.get("alias"):
+            flags.DEFINE_alias(meta["alias"], field.name, **key)
 
 
 def from_flags(config_class, flag_values=flags.FLAGS, **overrides):

@@ -27,7 +27,7 @@ def dirty_folder(tmp_path, shared_dir):
 
 def _config(tmp_path, folder, **overrides):
     values = dict(vae_def="dfc_vae", latent_var_size=8, reconstruction_loss_type="PLAIN", batch_size=4,
-                  data_dir=str(folder), input_image_size=160, max_nrof_steps=2, save_every_n_steps=2,
+                  data_dir=str(folder), crop_size=160, max_nrof_steps=2, save_every_n_steps=2,
                   models_base_dir=str(tmp_path / "runs"), verbose=0, export_saved_model=False)
     values.update(overrides)
     return TrainConfig(**values)

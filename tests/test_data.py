@@ -216,23 +216,23 @@ def test_celeba_layout(celeba_dir, tmp_path):
 
     with pytest.warns(DataWarning, match="list_eval_partition"):
         dataset, description, count, _ = load_training_images(
-            "celeba", str(celeba_dir), image_size=32, input_image_size=None, batch_size=8, seed=1,
+            "celeba", str(celeba_dir), image_size=32, crop_size=None, batch_size=8, seed=1,
             center_crop=True, repeat=False)
     assert count == 40 and "40 images" in description
     assert sum(batch.shape[0] for batch in dataset) == 40
 
     (celeba_dir / "list_eval_partition.txt").write_text(
         "".join(f"{p.name} {i % 3}\n" for i, p in enumerate(sorted((celeba_dir / "img_align_celeba").iterdir()))))
-    _, _, count, _ = load_training_images("celeba", str(celeba_dir), image_size=32, input_image_size=None,
+    _, _, count, _ = load_training_images("celeba", str(celeba_dir), image_size=32, crop_size=None,
                                        batch_size=8, seed=1, split="test")
     assert count == 13
 
     os.remove(sorted((celeba_dir / "img_align_celeba").iterdir())[0])
     with pytest.raises(DataError, match=r"list_attr_celeba.txt, line 3: image .* is not in"):
-        load_training_images("celeba", str(celeba_dir), image_size=32, input_image_size=None, batch_size=8,
+        load_training_images("celeba", str(celeba_dir), image_size=32, crop_size=None, batch_size=8,
                              seed=1, split="all", strict=True)
     with pytest.warns(DataWarning, match="1 of 40 listed images are missing"):
-        _, _, count, _ = load_training_images("celeba", str(celeba_dir), image_size=32, input_image_size=None,
+        _, _, count, _ = load_training_images("celeba", str(celeba_dir), image_size=32, crop_size=None,
                                            batch_size=8, seed=1, split="all")
     assert count == 39
     with pytest.raises(DataError, match="img_align_celeba"):
@@ -332,7 +332,7 @@ def test_load_training_images_npz_splits(shared_dir, tmp_path):
     counts = {}
     for split in ("train", "validation", "test", "all"):
         dataset, description, counts[split], _ = load_training_images(
-            "npz", npz, image_size=64, input_image_size=None, batch_size=8, seed=0, split=split)
+            "npz", npz, image_size=64, crop_size=None, batch_size=8, seed=0, split=split)
         assert split in description or split == "all"
     assert counts == {"train": 3720, "validation": 780, "test": 450, "all": 4950}
     assert next(iter(dataset)).shape == (8, 64, 64, 3)
@@ -340,28 +340,28 @@ def test_load_training_images_npz_splits(shared_dir, tmp_path):
     bad = tmp_path / "bad.npz"
     np.savez(bad, pictures=np.zeros((2, 8, 8, 3), np.uint8))
     with pytest.raises(DataError, match="no 'images'"):
-        load_training_images("npz", str(bad), image_size=8, input_image_size=None, batch_size=1, seed=0)
+        load_training_images("npz", str(bad), image_size=8, crop_size=None, batch_size=1, seed=0)
     np.savez(bad, images=np.zeros((2, 8, 8, 3), np.float32))
     with pytest.raises(DataError, match="uint8"):
-        load_training_images("npz", str(bad), image_size=8, input_image_size=None, batch_size=1, seed=0)
+        load_training_images("npz", str(bad), image_size=8, crop_size=None, batch_size=1, seed=0)
     (tmp_path / "text.npz").write_text("not an npz")
     with pytest.raises(DataError, match="cannot read"):
-        load_training_images("npz", str(tmp_path / "text.npz"), image_size=8, input_image_size=None,
+        load_training_images("npz", str(tmp_path / "text.npz"), image_size=8, crop_size=None,
                              batch_size=1, seed=0)
 
 
 def test_load_training_images_synthetic_and_unknown():
     dataset, description, count, _ = load_training_images(
-        "synthetic", None, image_size=32, input_image_size=None, batch_size=10, seed=2, num_synthetic=60)
+        "synthetic", None, image_size=32, crop_size=None, batch_size=10, seed=2, num_synthetic=60)
     assert count == 60 and "synthetic" in description
     assert next(iter(dataset)).shape == (10, 32, 32, 3)
     with pytest.raises(DataError, match="unknown dataset"):
-        load_training_images("imagenet", None, image_size=32, input_image_size=None, batch_size=1, seed=0)
+        load_training_images("imagenet", None, image_size=32, crop_size=None, batch_size=1, seed=0)
 
 
 def test_tfds_celeb_a_absent_is_a_clear_error(tmp_path):
     with pytest.raises(DataError) as info:
-        load_training_images("celeb_a", str(tmp_path), image_size=64, input_image_size=None, batch_size=4, seed=0)
+        load_training_images("celeb_a", str(tmp_path), image_size=64, crop_size=None, batch_size=4, seed=0)
     message = str(info.value)
     assert "--tfds_download" in message and str(tmp_path) in message and "tfds build celeb_a" in message
     assert not any(tmp_path.iterdir())  # nothing downloaded
@@ -371,7 +371,7 @@ def test_tfds_celeb_a_mocked(tmp_path):
     tfds = pytest.importorskip("tensorflow_datasets")
     with tfds.testing.mock_data(num_examples=12, policy=tfds.testing.MockPolicy.USE_CODE):
         dataset, description, count, _ = load_training_images(
-            "celeb_a", str(tmp_path), image_size=64, input_image_size=None, batch_size=4, seed=0,
+            "celeb_a", str(tmp_path), image_size=64, crop_size=None, batch_size=4, seed=0,
             center_crop=True, tfds_download=True)
         assert count == 12 and "celeb_a" in description
         assert next(iter(dataset)).shape == (4, 64, 64, 3)
@@ -503,7 +503,7 @@ def test_scan_progress_bar_on_stderr(malformed_folder, capsys):
 
 def test_strict_mode_lists_bad_files(malformed_folder, image_matrix):
     with pytest.raises(DataError) as info:
-        load_training_images("folder", str(malformed_folder), image_size=32, input_image_size=None,
+        load_training_images("folder", str(malformed_folder), image_size=32, crop_size=None,
                              batch_size=4, seed=0, strict=True)
     message = str(info.value)
     for name, (_, reason) in image_matrix.items():
@@ -515,7 +515,7 @@ def test_non_strict_skips_bad_files_and_logs_them(malformed_folder, image_matrix
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         dataset, description, count, _ = load_training_images(
-            "folder", str(malformed_folder), image_size=32, input_image_size=48, batch_size=1, seed=0,
+            "folder", str(malformed_folder), image_size=32, crop_size=48, batch_size=1, seed=0,
             bad_files_log=str(log), repeat=False)
     data_warnings = [w for w in caught if issubclass(w.category, DataWarning)]
     expected_bad = {name for name, (_, reason) in image_matrix.items() if reason}

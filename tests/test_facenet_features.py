@@ -36,13 +36,13 @@ def faces(celeba_npz):
 
 @pytest.fixture(scope="module")
 def deep_extractor(msceleb_file):
-    return fn.build_feature_extractor("facenet", DEEP, "imagenet", input_image_size=160)
+    return fn.build_feature_extractor("facenet", DEEP, "imagenet", crop_size=160)
 
 
 def test_default_weights_are_the_registry_file_and_give_todays_stem(msceleb_file, stem_file, faces):
     """The default (no --perceptual_weights) fetches facenet-msceleb; its stem features are the shared stem's."""
-    default = fn.build_feature_extractor("facenet", None, "imagenet", input_image_size=160)
-    explicit = fn.build_feature_extractor("facenet", None, stem_file, input_image_size=160)
+    default = fn.build_feature_extractor("facenet", None, "imagenet", crop_size=160)
+    explicit = fn.build_feature_extractor("facenet", None, stem_file, crop_size=160)
     assert [layer.name for layer in default.network.layers] == [layer.name for layer in explicit.network.layers]
     ours, today = default(faces[0]), explicit(faces[0])
     for name in STEM:
@@ -56,7 +56,7 @@ def test_deep_layers_and_embedding(deep_extractor, stem_file, faces):
     assert features["Mixed_6a"].shape == (4, 8, 8, 896) and features["Mixed_7a"].shape == (4, 3, 3, 1792)
     # The embedding feature is the unit embedding over sqrt(2).
     np.testing.assert_allclose(np.linalg.norm(features["embedding"].numpy(), axis=1), 1 / np.sqrt(2), rtol=1e-5)
-    stem = fn.build_feature_extractor("facenet", "Conv2d_2b_3x3", stem_file, input_image_size=160)
+    stem = fn.build_feature_extractor("facenet", "Conv2d_2b_3x3", stem_file, crop_size=160)
     np.testing.assert_allclose(features["Conv2d_2b_3x3"].numpy(), stem(faces[0])["Conv2d_2b_3x3"].numpy(),
                                rtol=1e-5, atol=1e-5)
     assert deep_extractor.trainable_weights == []
@@ -88,7 +88,7 @@ def test_gradients_flow_through_the_embedding_to_the_image(deep_extractor, faces
 
 
 def test_truncation_stops_after_the_deepest_layer(msceleb_file):
-    extractor = fn.build_feature_extractor("facenet", "Block35_2", msceleb_file, input_image_size=160)
+    extractor = fn.build_feature_extractor("facenet", "Block35_2", msceleb_file, crop_size=160)
     names = {layer.name for layer in extractor.network.layers}
     assert "Block35_2_Activation" in names and not any(n.startswith(("Block35_3", "Mixed_6a")) for n in names)
     assert extractor(tf.zeros((1, 64, 64, 3)))["Block35_2"].shape == (1, 17, 17, 256)

@@ -37,7 +37,7 @@ def vgg16_extractor(vgg16_weights):
 
 @pytest.fixture(scope="module")
 def facenet_extractor(facenet_weights):
-    return fn.build_feature_extractor("facenet", None, facenet_weights, input_image_size=160)
+    return fn.build_feature_extractor("facenet", None, facenet_weights, crop_size=160)
 
 
 @pytest.fixture
@@ -323,6 +323,6 @@ def test_facenet_weights_without_model_weights_group_and_missing_layers(tmp_path
 def test_facenet_random_warns(caplog):
     # (facenet's default "imagenet" weights, the registry's facenet-msceleb: tests/test_facenet_features.py)
     with caplog.at_level(logging.WARNING):
-        extractor = fn.build_feature_extractor("facenet", None, "random", input_image_size=96)
+        extractor = fn.build_feature_extractor("facenet", None, "random", crop_size=96)
     assert fn.RANDOM_WEIGHTS_WARNING in caplog.text
     assert extractor(tf.zeros((1, 64, 64, 3)))["Conv2d_2b_3x3"].shape == (1, 45, 45, 64)

@@ -22,7 +22,7 @@ def facenet_weights(shared_dir):
 
 def _first_batch(folder, **options):
     images = load_training_images("folder", str(folder), image_size=64, batch_size=4, seed=0, shuffle=False,
-                                  repeat=False, progress=False, target_size=160, **options)
+                                  repeat=False, progress=False, crop_targets=True, **options)
     return images, next(iter(images.dataset))
 
 
@@ -48,7 +48,7 @@ def test_a_flipped_face_comes_with_its_flipped_crop(celeba_aligned_dir):
 
 
 def test_crop_targets_replace_the_resized_input_in_the_feature_term(celeba_npz, facenet_weights):
-    extractor = fn.build_feature_extractor("facenet", None, facenet_weights, input_image_size=160)
+    extractor = fn.build_feature_extractor("facenet", None, facenet_weights, crop_size=160)
     objective = Objective(beta=0.5, reduction="mean", feature_network=extractor)
     images = pixels_to_normalized(celeba_npz["images"][:4])
     reconstruction = pixels_to_normalized(celeba_npz["images"][4:8])
@@ -94,4 +94,4 @@ def test_the_crop_target_is_refused_where_it_cannot_work(overrides, message):
 def test_the_data_layer_refuses_crop_targets_for_framed_faces(shared_dir):
     with pytest.raises(DataError, match="needs photos"):
         load_training_images("npz", str(shared_dir / "data" / "celeba_subset.npz"), image_size=64, batch_size=4,
-                             seed=0, target_size=160)
+                             seed=0, crop_targets=True)

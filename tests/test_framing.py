@@ -28,7 +28,7 @@ def folder_run(shared_dir, tmp_path_factory):
     base = tmp_path_factory.mktemp("runs")
     config = TrainConfig(vae_def="dfc_vae", latent_var_size=8, data_dir=str(shared_dir / "data" / "celeba_subset_aligned"),
                          reconstruction_loss_type="PLAIN", loss_reduction="mean", pixel_weight=1e-3,
-                         input_image_size=150, max_nrof_steps=2, save_every_n_steps=2, batch_size=4, verbose=0,
+                         crop_size=150, max_nrof_steps=2, save_every_n_steps=2, batch_size=4, verbose=0,
                          models_base_dir=str(base), seed=3)
     keras.backend.clear_session()
     return train(config)

@@ -205,5 +205,5 @@ def test_write_synthetic_dataset(tmp_path):
     assert sum(len(files) for _, _, files in os.walk(folder)) == 10
 
     dataset, description, count, _ = load_training_images(
-        "folder", folder, image_size=64, input_image_size=None, batch_size=5, seed=0, repeat=False)
+        "folder", folder, image_size=64, crop_size=None, batch_size=5, seed=0, repeat=False)
     assert count == 10 and sum(batch.shape[0] for batch in dataset) == 10

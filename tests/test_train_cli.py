@@ -159,3 +159,14 @@ def test_savedmodel_export_is_quiet_and_verbose_3_restores_tensorflow_log(tmp_pa
     loud = _train(*common, "--run_name=loud", "--noexport_saved_model", "--verbose=3")
     assert loud.returncode == 0, loud.stderr
     assert any(noise in loud.stdout + loud.stderr for noise in TENSORFLOW_NOISE)
+
+
+def test_facenets_flag_name_input_image_size_sets_crop_size(tmp_path):
+    on_the_command_line = _train("--input_image_size=7", timeout=60)
+    assert on_the_command_line.returncode == 2
+    assert "--crop_size must be at least 8, got 7" in on_the_command_line.stderr.splitlines()[-1]
+
+    (tmp_path / "flags.txt").write_text("--input_image_size=6\n")   # a run folder of the versions before the rename
+    from_an_old_run = _train(f"--resume={tmp_path}", timeout=60)
+    assert from_an_old_run.returncode == 2 and "ignoring" not in from_an_old_run.stderr
+    assert "--crop_size must be at least 8, got 6" in from_an_old_run.stderr.splitlines()[-1]

@@ -9,7 +9,7 @@ from facenet_vae.data.errors import DataError
 from facenet_vae.data.framing import Framing
 from facenet_vae.data.images import read_image
 from facenet_vae.data.npz_faces import as_rgb_uint8
-from facenet_vae.data.sources import PHOTO_SOURCES, open_source
+from facenet_vae.data.sources import DEFAULT_CROP_SIZE, PHOTO_SOURCES, open_source
 from facenet_vae.data.sources.base import warn_if_upsampled
 from facenet_vae.model.normalization import pixels_to_normalized
 
@@ -19,7 +19,7 @@ STREAM_SHUFFLE_BUFFER = 1024  # full-size images from a tf.data source (tfds cel
 
 
 def make_image_dataset(source, *, framing, batch_size, shuffle=True, seed=None, cache=False, repeat=True,
-                       drop_remainder=True, random_flip=False, target_size=None):
+                       drop_remainder=True, random_flip=False, crop_size=None):
     """Return a tf.data.Dataset of float32 normalised batches (B, S, S, 3), S = ``framing.image_size``.
 
     ``source`` is a list of image file paths, a uint8 (N, H, W, 3) array, or a tf.data.Dataset of
@@ -28,9 +28,9 @@ def make_image_dataset(source, *, framing, batch_size, shuffle=True, seed=None, 
     (ignore_errors) so the pipeline never stops on it. ``cache`` is True (memory) or a file
     prefix and caches preprocessed images; ``seed`` makes the shuffle order reproducible;
     ``repeat`` makes it endless (reshuffled each epoch). ``random_flip`` mirrors each image
-    left-right with probability 1/2 (seeded by ``seed``). With ``target_size`` each element is a pair
-    ``(faces, targets)``: the targets are the same crops at ``target_size`` (facenet's feature target),
-    flipped with their faces.
+    left-right with probability 1/2 (seeded by ``seed``). With ``crop_size`` each element is a pair
+    ``(faces, crops)``: the same photos' crops at ``crop_size`` (facenet's feature target), flipped
+    with their faces.
     """
     if batch_size < 1:
         raise DataError(f"batch_size must be positive, got {batch_size}")
@@ -49,8 +49,8 @@ def make_image_dataset(source, *, framing, batch_size, shuffle=True, seed=None, 
 
     def load(item):
         image = read_image(item) if from_files else item
-        if target_size:
-            return framing.frame(image), framing.frame(image, target_size)
+        if crop_size:
+            return framing.frame(image), framing.frame(image, crop_size)
         return framing.frame(image)
 
     def decode(ds):
@@ -100,10 +100,10 @@ class TrainingImages(NamedTuple):
     framing: Framing  # what a consumer of the trained model must apply to a photo
 
 
-def load_training_images(dataset, data_dir, *, image_size, input_image_size=None, batch_size, seed, cache=False,
+def load_training_images(dataset, data_dir, *, image_size, crop_size=None, batch_size, seed, cache=False,
                          center_crop=False, strict=False, bad_files_log=None, tfds_download=False, split="train",
                          num_synthetic=4000, attribute_file=None, shuffle=True, repeat=True, progress=True,
-                         random_flip=False, target_size=None):
+                         random_flip=False, crop_targets=False):
     """Return the ``training_batches`` of the source ``dataset`` (folder, celeba, celeb_a, npz, synthetic) on ``data_dir``.
 
     ``strict``, ``bad_files_log``, ``progress``, ``tfds_download``, ``num_synthetic`` and
@@ -112,31 +112,31 @@ def load_training_images(dataset, data_dir, *, image_size, input_image_size=None
     """
     source = open_source(dataset, data_dir, attributes_file=attribute_file, tfds_download=tfds_download,
                          num_synthetic=num_synthetic, strict=strict, bad_files_log=bad_files_log, progress=progress)
-    return training_batches(source, image_size=image_size, input_image_size=input_image_size, batch_size=batch_size,
+    return training_batches(source, image_size=image_size, crop_size=crop_size, batch_size=batch_size,
                             seed=seed, cache=cache, center_crop=center_crop, split=split, shuffle=shuffle,
-                            repeat=repeat, random_flip=random_flip, target_size=target_size)
+                            repeat=repeat, random_flip=random_flip, crop_targets=crop_targets)
 
 
-def training_batches(source, *, image_size, input_image_size=None, batch_size, seed, cache=False, center_crop=False,
-                     split="train", shuffle=True, repeat=True, random_flip=False, target_size=None):
+def training_batches(source, *, image_size, crop_size=None, batch_size, seed, cache=False, center_crop=False,
+                     split="train", shuffle=True, repeat=True, random_flip=False, crop_targets=False):
     """Return ``TrainingImages(dataset, description, num_images, framing)`` of normalised batches of a face source.
 
     ``source`` is a ``data.sources`` ``FaceSource``; ``split`` picks its part where it has one.
     Photos are framed by ``framing.training_framing`` (``center_crop``: CelebA's crop; else
-    crop-or-pad to ``input_image_size``, default 160); faces framed already (npz, synthetic, a
+    crop-or-pad to ``crop_size``, default 160); faces framed already (npz, synthetic, a
     folder at the model's size) are only resized. The dataset is endless (``repeat``) and shuffled
-    with ``seed``; ``random_flip`` mirrors half the images. ``target_size`` (photo sources only)
-    adds each photo's crop at that size (see ``make_image_dataset``).
+    with ``seed``; ``random_flip`` mirrors half the images. ``crop_targets`` (photo sources only)
+    adds each photo's crop at ``crop_size`` (default 160), facenet's feature target (see ``make_image_dataset``).
     """
-    faces = source.training_faces(image_size, split=split, input_image_size=input_image_size,
+    faces = source.training_faces(image_size, split=split, crop_size=crop_size,
                                   center_crop=center_crop, seed=seed)
     recorded = faces.recorded_framing
     if source.kind in PHOTO_SOURCES and recorded.crop == "crop_or_pad":
         warn_if_upsampled(recorded, recorded.crop_size, recorded.crop_size, f"the crops of {source.data_dir}")
-    if target_size and source.kind not in PHOTO_SOURCES:
+    if crop_targets and source.kind not in PHOTO_SOURCES:
         raise DataError(f"a feature target at the crop size needs photos (folder, celeba, celeb_a); the "
                         f"{source.kind} faces are at the model size already")
     batches = make_image_dataset(faces.images, framing=faces.applied_framing, batch_size=batch_size, shuffle=shuffle,
                                  seed=seed, cache=cache, repeat=repeat, random_flip=random_flip,
-                                 target_size=target_size)
+                                 crop_size=(crop_size or DEFAULT_CROP_SIZE) if crop_targets else None)
     return TrainingImages(batches, faces.description, faces.count, recorded)

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 WEIGHTS_INITS = ("fan_in", "facenet")
 DEFAULT_WEIGHTS_INIT = "fan_in"
 DEFAULT_LATENT_VAR_SIZE = 100
-# facenet's input_image_size: its photos are cropped or padded to this side before the resize to
-# the model size, and its feature network sees them at this size.
-FACENET_CROP_SIZE = 160
+# The two sides a face has: ``image_size`` (the model's, per definition) and ``crop_size``, facenet's
+# crop of a photo before the resize to the model's side (its --input_image_size), which its
+# feature network also sees.
+DEFAULT_CROP_SIZE = 160
 
 
 @dataclass(frozen=True)

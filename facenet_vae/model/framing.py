@@ -24,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from facenet_vae.model.definitions import FACENET_CROP_SIZE
+from facenet_vae.model.definitions import DEFAULT_CROP_SIZE
 from facenet_vae.model.normalization import normalized_to_pixels, pixels_to_normalized
 
 CROPS = ("crop_or_pad", "celeba", "none")
@@ -41,7 +41,7 @@ class FramingError(ValueError):
 class Framing:
     """The crop, crop size and resize that turn a photo into a model-input face (see module doc)."""
     crop: str = "crop_or_pad"
-    crop_size: Optional[int] = FACENET_CROP_SIZE
+    crop_size: Optional[int] = DEFAULT_CROP_SIZE
     image_size: int = 64
     resize_method: str = "bilinear"
     antialias: bool = False
@@ -98,11 +98,11 @@ class Framing:
     def _uses_celeba_crop(self, height, width):
         return self.crop == "celeba" or (self.recognise_celeba and (height, width) == CELEBA_ALIGNED_SHAPE)
 
-    def frame(self, image, size=None):
+    def frame(self, image, crop_size=None):
         """Return the uint8 (S, S, 3) face for one image (H, W, 3) in 0..255 (tf, eager or in tf.data).
 
-        S is ``image_size``, or ``size``: the same crop resized to another side (training's
-        ``--feature_target=crop`` takes it at the crop size, where the resize leaves it unchanged).
+        S is ``image_size``; with ``crop_size``, S is that: the same crop at facenet's crop size
+        (training's ``--feature_target=crop``, where the resize leaves a crop-or-pad unchanged).
         The result is rounded to whole grey levels, so training's pipeline and the generation
         loaders, which both call this, give bit-identical model inputs.
         """
@@ -111,7 +111,7 @@ class Framing:
             image = tf.cast(tf.round(tf.clip_by_value(tf.cast(image, tf.float32), 0.0, 255.0)), tf.uint8)
         shape = tf.shape(image)
         height, width = shape[0], shape[1]
-        size = self.image_size if size is None else size
+        side = self.image_size if crop_size is None else crop_size
         if self.crop == "celeba":
             image = _celeba_crop(image)
         else:
@@ -122,11 +122,11 @@ class Framing:
             if self.recognise_celeba:
                 is_celeba = tf.logical_and(tf.equal(height, CELEBA_ALIGNED_SHAPE[0]),
                                            tf.equal(width, CELEBA_ALIGNED_SHAPE[1]))
-                image = tf.cond(is_celeba, lambda: _resized(_celeba_crop(image), size, self),
-                                lambda: _resized(cropped, size, self))
-                return _to_uint8(image, size)
+                image = tf.cond(is_celeba, lambda: _resized(_celeba_crop(image), side, self),
+                                lambda: _resized(cropped, side, self))
+                return _to_uint8(image, side)
             image = cropped
-        return _to_uint8(_resized(image, size, self), size)
+        return _to_uint8(_resized(image, side, self), side)
 
     def frame_numpy(self, image):
         """Return ``frame(image)`` as a numpy uint8 array."""
@@ -141,14 +141,14 @@ def _celeba_crop(image):
     return tf.image.crop_to_bounding_box(image, (height - side) // 2, (width - side) // 2, side, side)
 
 
-def _resized(image, size, framing):
-    return tf.image.resize(tf.cast(image, tf.float32), [size, size], method=framing.resize_method,
+def _resized(image, side, framing):
+    return tf.image.resize(tf.cast(image, tf.float32), [side, side], method=framing.resize_method,
                            antialias=framing.antialias)
 
 
-def _to_uint8(image, size):
+def _to_uint8(image, side):
     image = tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
-    return tf.ensure_shape(image, [size, size, 3])
+    return tf.ensure_shape(image, [side, side, 3])
 
 
 def legacy_framing(image_size):
@@ -164,17 +164,17 @@ def framed_pixels(pixels, framing):
     training. Used eagerly and inside the exported SavedModel graph, so both give the same numbers.
     """
     pixels = tf.convert_to_tensor(pixels)
-    size = framing.image_size
+    image_size = framing.image_size
     shape = tf.shape(pixels)
-    same_size = tf.logical_and(tf.equal(shape[1], size), tf.equal(shape[2], size))
+    same_size = tf.logical_and(tf.equal(shape[1], image_size), tf.equal(shape[2], image_size))
 
     def frame_each():
-        return tf.map_fn(framing.frame, pixels, fn_output_signature=tf.TensorSpec((size, size, 3), tf.uint8))
+        return tf.map_fn(framing.frame, pixels, fn_output_signature=tf.TensorSpec((image_size, image_size, 3), tf.uint8))
 
     as_is = tf.cast(tf.round(tf.clip_by_value(tf.cast(pixels, tf.float32), 0.0, 255.0)), tf.uint8) \
         if pixels.dtype != tf.uint8 else pixels
-    framed = tf.cond(same_size, lambda: tf.ensure_shape(as_is, (None, size, size, 3)), frame_each)
-    return tf.ensure_shape(framed, (None, size, size, 3))
+    framed = tf.cond(same_size, lambda: tf.ensure_shape(as_is, (None, image_size, image_size, 3)), frame_each)
+    return tf.ensure_shape(framed, (None, image_size, image_size, 3))
 
 
 @keras.saving.register_keras_serializable(package="facenet_vae")

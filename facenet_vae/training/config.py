@@ -7,7 +7,7 @@ import dataclasses
 import os
 from typing import Optional
 
-from facenet_vae.data.sources import DATASETS, FACENET_CROP_SIZE, PHOTO_SOURCES
+from facenet_vae.data.sources import DATASETS, DEFAULT_CROP_SIZE, PHOTO_SOURCES
 from facenet_vae.model.definitions import (DEFAULT_LATENT_VAR_SIZE, DEFAULT_VAE_DEF, DEFAULT_WEIGHTS_INIT, VAE_DEFINITIONS,
                                            WEIGHTS_INITS)
 from facenet_vae.settings import check_choices, setting
@@ -27,10 +27,11 @@ class TrainConfig:
     data_dir: Optional[str] = setting(
         None, "Aligned face folder (one sub-folder per identity), flat image folder, CelebA folder "
         "(img_align_celeba + list_attr_celeba.txt), TFDS data_dir or .npz file.", group="data")
-    input_image_size: Optional[int] = setting(
+    crop_size: Optional[int] = setting(
         None, "Centre crop-or-pad size of photos before the resize to the model size (default 160, facenet's; "
         "178x218 CelebA files get CelebA's face crop instead); also the facenet feature network's input size. "
-        "Recorded with the model.", group="data", minimum=8)
+        "Recorded with the model. facenet's name for it, --input_image_size, is accepted too.", group="data",
+        minimum=8, alias="input_image_size")
     center_crop: bool = setting(False, "Take the usual CelebA 138x138 centre crop first.", group="data")
     random_flip: bool = setting(True, "Mirror half the training images left-right (facenet: off).", group="data")
     cache: bool = setting(False, "Cache decoded images in memory.", group="data")
@@ -63,7 +64,7 @@ class TrainConfig:
     feature_target: str = setting(
         "model_input", "What the feature loss compares the reconstruction with: model_input, the model-size input "
         "face resized to the feature network's input size (any source); crop, the photo's crop at "
-        "--input_image_size before the resize to the model size, as facenet's train_vae.py (facenet network, "
+        "--crop_size before the resize to the model size, as facenet's train_vae.py (facenet network, "
         "photo sources only).", choices=FEATURE_TARGETS, group="objective")
     alfa: float = setting(1.0, "Kullback-Leibler divergence loss factor.", group="objective", minimum=0.0,
                           finite=True)
@@ -143,9 +144,9 @@ class TrainConfig:
                                  f"--dataset={self.resolved_dataset()} holds faces at the model size already")
         return self
 
-    def feature_input_size(self):
+    def resolved_crop_size(self):
         """Return the side the facenet feature network's input is resized to (and the crop target's size)."""
-        return self.input_image_size or FACENET_CROP_SIZE
+        return self.crop_size or DEFAULT_CROP_SIZE
 
     def resolved_dataset(self):
         """Return the data set kind, inferring it from ``data_dir`` when ``dataset`` is unset."""

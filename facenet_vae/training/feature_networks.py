@@ -15,7 +15,7 @@ in facenet's normalised space (see ``normalization``) and returns ``{layer name:
   ``Mixed_7a``, ``Block8_<i>``: the unit's ReLU output) and ``embedding`` may be named too. The
   ``embedding`` feature is the L2-normalised 128-D embedding divided by sqrt(2), so that the
   objective's squared error of it is ``1 - cosine`` per image. As in ``train_vae.py``, the
-  normalised images are fed as they are (not prewhitened), resized to ``input_image_size``.
+  normalised images are fed as they are (not prewhitened), resized to ``crop_size``.
 """
 import os
 
@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from facenet_vae.model.definitions import DEFAULT_CROP_SIZE
 from facenet_vae.model.normalization import IMG_MEAN, IMG_STDDEV
 from facenet_vae.training.choices import (FACENET_EMBEDDING, FACENET_LAYERS, FACENET_STEM_LAYERS,  # noqa: F401
                                           FEATURE_NETWORKS)
@@ -57,7 +58,7 @@ class FeatureExtractor(keras.Model):
     Nothing here is trainable and batch norm always runs in inference mode.
     """
 
-    def __init__(self, network, network_name, layer_names, input_image_size=None, preprocessing="caffe",
+    def __init__(self, network, network_name, layer_names, crop_size=None, preprocessing="caffe",
                  **kwargs):
         # float32 so that Keras does not cast (mixed-precision) inputs to float16 before the
         # un-normalisation; the inner network's layers still compute in the global policy.
@@ -66,7 +67,7 @@ class FeatureExtractor(keras.Model):
         self.network = network
         self.network_name = network_name
         self.layer_names = list(layer_names)
-        self.input_image_size = input_image_size
+        self.crop_size = crop_size
         self.preprocessing = preprocessing
         self.trainable = False
 
@@ -74,10 +75,10 @@ class FeatureExtractor(keras.Model):
         """Return the float32 network input for normalised images (NHWC)."""
         images = tf.cast(images, tf.float32)
         if self.network_name == "facenet":
-            size = self.input_image_size
-            if size is not None and tuple(images.shape[1:3]) != (size, size):
+            side = self.crop_size
+            if side is not None and tuple(images.shape[1:3]) != (side, side):
                 # train_vae.py's tf.image.resize_images: TF1 bilinear, no half-pixel centres.
-                images = tf.raw_ops.ResizeBilinear(images=images, size=(size, size), align_corners=False,
+                images = tf.raw_ops.ResizeBilinear(images=images, size=(side, side), align_corners=False,
                                                    half_pixel_centers=False)
             return images
         # Un-normalise without clipping (normalized_to_pixels clips), so gradients always flow.
@@ -93,7 +94,7 @@ class FeatureExtractor(keras.Model):
         return {name: tf.cast(value, tf.float32) for name, value in zip(self.layer_names, outputs)}
 
 
-def build_feature_extractor(network="vgg19", layers=None, weights="imagenet", input_image_size=160,
+def build_feature_extractor(network="vgg19", layers=None, weights="imagenet", crop_size=DEFAULT_CROP_SIZE,
                             image_size=64):
     """Return a frozen ``FeatureExtractor`` for ``network``, truncated after its deepest requested layer.
 
@@ -105,17 +106,17 @@ def build_feature_extractor(network="vgg19", layers=None, weights="imagenet", in
     for vgg16 torchvision's ``vgg16.ckpt``;
     facenet: a ``facenet_keras.h5``-layout HDF5 file, which for layers past the stem must hold the
     whole network), or ``"random"`` (tests and benchmarks only).
-    ``input_image_size``: facenet only, the side its input is resized to (None: no resize).
+    ``crop_size``: facenet only, the side its input is resized to (None: no resize).
     ``image_size``: the side of the VGG input (the VAE's image size; None: any size).
     """
     names = resolve_layer_names(network, layers)
     weights = _check_weights_argument(network, weights)
     if network == "facenet":
         if set(names) <= set(FACENET_STEM_LAYERS):
-            model = _build_facenet_stem(names, weights, input_image_size)
+            model = _build_facenet_stem(names, weights, crop_size)
         else:
-            model = _build_facenet_deep(names, weights, input_image_size)
-        return FeatureExtractor(model, network, names, input_image_size=input_image_size,
+            model = _build_facenet_deep(names, weights, crop_size)
+        return FeatureExtractor(model, network, names, crop_size=crop_size,
                                 name="feature_extractor_facenet")
     model, preprocessing = _build_vgg(network, names, weights, image_size)
     return FeatureExtractor(model, network, names, preprocessing=preprocessing,
@@ -162,11 +163,10 @@ def _deepest(network, names):
 
 
 # -- facenet stem ------------------------------------------------------------------------------
-def _build_facenet_stem(names, weights, input_image_size):
+def _build_facenet_stem(names, weights, crop_size):
     order = list(FACENET_STEM_LAYERS)
     depth = max(order.index(name) for name in names) + 1
-    size = input_image_size
-    inputs = keras.Input((size, size, 3), name="facenet_input")
+    inputs = keras.Input((crop_size, crop_size, 3), name="facenet_input")
     x = inputs
     ends = {}
     for layer_name in order[:depth]:
@@ -192,10 +192,10 @@ def _facenet_output_layer(name):
     return "Block8_6_ScaleSum" if name == "Block8_6" else f"{name}_Activation"
 
 
-def _build_facenet_deep(names, weights, input_image_size):
+def _build_facenet_deep(names, weights, crop_size):
     """facenet-msceleb truncated after the deepest of ``names``, with every weight of ``weights`` loaded."""
     from facenet_vae.pretrained.facenet_msceleb import build_facenet_msceleb, load_h5_weights  # noqa: PLC0415
-    full = build_facenet_msceleb(None, input_size=input_image_size)
+    full = build_facenet_msceleb(None, input_size=crop_size)
     if weights != "random":
         load_h5_weights(full, weights)
     outputs = [full.get_layer(_facenet_output_layer(name)).output for name in names]

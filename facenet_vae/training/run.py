@@ -36,7 +36,7 @@ def make_feature_extractor(config, image_size):
         return None
     return build_feature_extractor(
         config.perceptual_model, config.resolved_loss_features(), weights=config.perceptual_weights,
-        input_image_size=config.feature_input_size(), image_size=image_size)
+        crop_size=config.resolved_crop_size(), image_size=image_size)
 
 
 def make_objective(config, image_size):
@@ -55,9 +55,9 @@ def open_data_source(config, run_dir):
 def load_data(config, source, image_size, seed):
     """Return the ``data.TrainingImages`` (batches, description, count, framing) of ``source``'s training faces."""
     return training_batches(
-        source, image_size=image_size, input_image_size=config.input_image_size, batch_size=config.batch_size,
+        source, image_size=image_size, crop_size=config.crop_size, batch_size=config.batch_size,
         seed=seed, cache=config.cache, center_crop=config.center_crop, random_flip=config.random_flip,
-        target_size=config.feature_input_size() if config.feature_target == "crop" else None)
+        crop_targets=config.feature_target == "crop")
 
 
 def _open_run(config, chief=True):
@@ -135,7 +135,7 @@ def _start(config, strategy, run_dir, chief):
     definition = get_definition(config.vae_def)
     # The framing is the model's input contract: decided from the source before the model is built.
     source = open_data_source(config, write_dir)
-    framing = source.recorded_framing(definition.image_size, input_image_size=config.input_image_size,
+    framing = source.recorded_framing(definition.image_size, crop_size=config.crop_size,
                                       center_crop=config.center_crop)
     with strategy.scope():
         vae = DfcVae(config.vae_def, config.latent_var_size, synchronized_batch_norm=strategy.num_replicas_in_sync > 1,

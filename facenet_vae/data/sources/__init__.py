@@ -17,7 +17,7 @@ No TensorFlow here, so command-line tools can check flags before it loads.
 import importlib
 
 from facenet_vae.data.errors import DataError
-from facenet_vae.model.definitions import FACENET_CROP_SIZE  # noqa: F401 (re-exported; no TensorFlow)
+from facenet_vae.model.definitions import DEFAULT_CROP_SIZE  # noqa: F401 (re-exported; no TensorFlow)
 
 # The one list of data sources; training, evaluation and generation name them the same way.
 DATASETS = ("folder", "celeba", "celeb_a", "npz", "synthetic")

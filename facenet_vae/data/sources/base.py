@@ -156,11 +156,11 @@ class FaceSource:
 
     needs = "the data"
 
-    def recorded_framing(self, image_size, *, input_image_size=None, center_crop=False):
+    def recorded_framing(self, image_size, *, crop_size=None, center_crop=False):
         """Return the ``Framing`` a model trained on these faces records (decided before the model is built)."""
-        return training_framing(self.kind, image_size, input_image_size=input_image_size, center_crop=center_crop)
+        return training_framing(self.kind, image_size, crop_size=crop_size, center_crop=center_crop)
 
-    def training_faces(self, image_size, *, split="train", input_image_size=None, center_crop=False, seed=None):
+    def training_faces(self, image_size, *, split="train", crop_size=None, center_crop=False, seed=None):
         """Return the ``TrainingFaces`` of ``split`` for a model of ``image_size``."""
         raise DataError(f"dataset {self.kind!r} cannot be trained on")
 

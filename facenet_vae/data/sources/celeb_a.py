@@ -12,10 +12,10 @@ class TfdsCelebASource(FaceSource):
     kind = "celeb_a"
     needs = "the TFDS data_dir holding a prepared celeb_a"
 
-    def training_faces(self, image_size, *, split="train", input_image_size=None, center_crop=False, seed=None):
+    def training_faces(self, image_size, *, split="train", crop_size=None, center_crop=False, seed=None):
         """Return the photos of ``split`` streamed (files shuffled with ``seed``)."""
         celeb_a = open_celeb_a(self.data_dir, split or "all", download=self.tfds_download, shuffle_seed=seed)
-        framing = self.recorded_framing(image_size, input_image_size=input_image_size, center_crop=center_crop)
+        framing = self.recorded_framing(image_size, crop_size=crop_size, center_crop=center_crop)
         description = f"tensorflow-datasets celeb_a {split} in {celeb_a.location}: {celeb_a.count} images"
         return TrainingFaces(celeb_a.faces.map(lambda image, attributes: image), description, celeb_a.count,
                              framing, framing)

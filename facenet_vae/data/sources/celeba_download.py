@@ -22,11 +22,11 @@ class CelebaDownloadSource(FolderSource):
         if self.partition_file is None:
             self.partition_file = celeba.find_partition_file(data_dir, self.attributes_file)
 
-    def recorded_framing(self, image_size, *, input_image_size=None, center_crop=False):
+    def recorded_framing(self, image_size, *, crop_size=None, center_crop=False):
         """Return the photo framing (CelebA's photos are never framed already)."""
-        return training_framing(self.kind, image_size, input_image_size=input_image_size, center_crop=center_crop)
+        return training_framing(self.kind, image_size, crop_size=crop_size, center_crop=center_crop)
 
-    def training_faces(self, image_size, *, split="train", input_image_size=None, center_crop=False, seed=None):
+    def training_faces(self, image_size, *, split="train", crop_size=None, center_crop=False, seed=None):
         """Return the listed images of ``split`` (all when there is no partition file, with a warning)."""
         use_split = split or "all"
         if use_split != "all" and self.partition_file is None:
@@ -38,7 +38,7 @@ class CelebaDownloadSource(FolderSource):
                                          split=use_split)
         good, bad = checked_image_paths(paths, self.download_dir, strict=self.strict,
                                         bad_files_log=self.bad_files_log, progress=self.progress)
-        framing = training_framing(self.kind, image_size, input_image_size=input_image_size, center_crop=center_crop)
+        framing = training_framing(self.kind, image_size, crop_size=crop_size, center_crop=center_crop)
         description = f"CelebA {self.download_dir} ({use_split}): {len(good)} images{skipped_note(bad)}"
         return TrainingFaces(good, description, len(good), framing, framing)
 

@@ -90,16 +90,16 @@ class FolderSource(FaceSource):
                 continue
         return None
 
-    def recorded_framing(self, image_size, *, input_image_size=None, center_crop=False):
+    def recorded_framing(self, image_size, *, crop_size=None, center_crop=False):
         """Return the folder's own framing when its faces are framed already, else the photo framing."""
         framed = self.framed_already(image_size)
         if framed is not None:
             return framed[0]
-        return super().recorded_framing(image_size, input_image_size=input_image_size, center_crop=center_crop)
+        return super().recorded_framing(image_size, crop_size=crop_size, center_crop=center_crop)
 
-    def training_faces(self, image_size, *, split="train", input_image_size=None, center_crop=False, seed=None):
+    def training_faces(self, image_size, *, split="train", crop_size=None, center_crop=False, seed=None):
         """Return every decodable image of the folder (scanned first; bad files skipped or, ``strict``, fatal)."""
-        recorded = training_framing("folder", image_size, input_image_size=input_image_size, center_crop=center_crop)
+        recorded = training_framing("folder", image_size, crop_size=crop_size, center_crop=center_crop)
         paths = image_paths_from_folder(self.data_dir)
         good, bad = checked_image_paths(paths, self.data_dir, strict=self.strict, bad_files_log=self.bad_files_log,
                                         progress=self.progress)

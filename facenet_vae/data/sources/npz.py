@@ -11,11 +11,11 @@ class NpzSource(FaceSource):
     kind = "npz"
     needs = "the path of the .npz file"
 
-    def recorded_framing(self, image_size, *, input_image_size=None, center_crop=False):
+    def recorded_framing(self, image_size, *, crop_size=None, center_crop=False):
         """Return the npz's own ``framing`` record (else CelebA's 138-px crop with Lanczos) at ``image_size``."""
         return training_framing("npz", image_size, stored_framing=read_npz_faces(self.data_dir).stored_framing)
 
-    def training_faces(self, image_size, *, split="train", input_image_size=None, center_crop=False, seed=None):
+    def training_faces(self, image_size, *, split="train", crop_size=None, center_crop=False, seed=None):
         """Return the faces of ``split`` (CelebA's partition, else ``source_split``, else all)."""
         faces = read_npz_faces(self.data_dir, split)
         recorded = training_framing("npz", image_size, stored_framing=faces.stored_framing)

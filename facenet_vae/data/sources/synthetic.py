@@ -11,7 +11,7 @@ class SyntheticSource(FaceSource):
     """Drawn faces (``--dataset=synthetic``), seeded; ``num_synthetic`` of them for training."""
     kind = "synthetic"
 
-    def training_faces(self, image_size, *, split="train", input_image_size=None, center_crop=False, seed=None):
+    def training_faces(self, image_size, *, split="train", crop_size=None, center_crop=False, seed=None):
         """Return ``num_synthetic`` faces drawn at ``image_size`` (seeded by ``seed``, default 0)."""
         seed = 0 if seed is None else seed
         faces = generate_synthetic_faces(self.num_synthetic, seed=seed, image_size=image_size)
