@@ -83,6 +83,8 @@ flags.DEFINE_integer("steps", 800, "Training steps for each model.")
 flags.DEFINE_integer("batch_size", 64, "Training batch size.")
 flags.DEFINE_list("configs", ["plain", "facenet", "dfc"], f"Objectives, from: {', '.join(OBJECTIVES)}.")
 flags.DEFINE_integer("seed", 0, "Seed of both trainings.")
+flags.DEFINE_bool("peers", True, "Train and score the PyTorch peer for each objective it has (--nopeers: ours only, "
+                  "for comparing objectives when the peer figures are already known).")
 flags.DEFINE_integer("max_held_out", None, "Evaluate on a seeded subset of at most this many held-out faces.")
 flags.DEFINE_enum("our_schedule", "default", ["default", "cosine"],
                   "Our learning rate: default (constant Adam 5e-4, as facenet and the peer train) or cosine "
@@ -263,7 +265,7 @@ def main(argv):
             rows.append(dict(objective=name, model="facenet-vae", train_seconds=seconds, **figures))
             references = references or {"pca_probe": figures["pca_probe"], **figures["references"]}
             logging.info("ours %s: %s", name, figures)
-            if OBJECTIVES[name].peer_mode is None:
+            if OBJECTIVES[name].peer_mode is None or not FLAGS.peers:
                 continue
             started = time.perf_counter()
             peer_model = peer.train(train_images, steps=FLAGS.steps, batch_size=FLAGS.batch_size, mode=OBJECTIVES[name].peer_mode,

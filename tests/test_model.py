@@ -259,3 +259,29 @@ def test_normalized_to_pixels_clips_and_rounds():
     as_uint8 = normalized_to_pixels(normalized, tf.uint8).numpy()
     assert as_uint8.dtype == np.uint8
     np.testing.assert_array_equal(as_uint8, np.repeat(np.array([[0, 255, 12, 13, 255, 0]], np.uint8).T, 3, 1))
+
+
+class _LayersInAList(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.blocks = [keras.layers.Dense(3, name="a"), keras.layers.Dense(2, name="b")]
+
+    def call(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+def test_blocks_are_attributes_because_a_list_of_layers_is_invisible_to_training_checkpoints(models, tmp_path):
+    # Why graph.py attaches blocks with setattr: Keras 3's tracked lists are not in TF's object graph,
+    # so a tf.train.Checkpoint of a model holding its layers in a list saves none of their variables.
+    # If a Keras release changes that, this test fails, and the blocks can move into a list.
+    in_a_list = _LayersInAList()
+    in_a_list(tf.zeros((1, 4)))
+    saved = tf.train.Checkpoint(model=in_a_list).write(str(tmp_path / "list" / "ckpt"))
+    assert [name for name, _ in tf.train.list_variables(saved)] == ["_CHECKPOINTABLE_OBJECT_GRAPH"]
+
+    vae = models["dfc_vae_resnet"]
+    saved = tf.train.Checkpoint(model=vae).write(str(tmp_path / "vae" / "ckpt"))
+    stored = sum(1 for name, _ in tf.train.list_variables(saved) if name.startswith("model/"))
+    assert stored == len(vae.weights)   # every block's kernel, beta and moving statistics
