@@ -6,7 +6,8 @@
 For each objective of ``OBJECTIVES`` named by ``--configs`` (``plain``: KL + 0.5 x squared error in
 facenet's normalised space, per sample; ``facenet``: KL + 0.5 x FaceNet-stem feature error, per
 sample; ``dfc``, ``vgg123``, ``dfc_embedding``: candidates the peer has no mode for, which train ours
-only; default plain, facenet, dfc) trains in one run, on the 3,720 partition-0 faces of the CelebA subset, with the same steps, batch and seed:
+only; default plain, facenet, dfc) trains in one run, on the 3,720 partition-0 faces of the CelebA
+subset, with the same steps, batch and seed:
   - this project's default recipe through ``facenet_vae.training.train`` (what train_vae.py runs);
   - the PyTorch quality peer (``$FACENET_VAE_DATA/peers/torch_dfc_vae_quality.py``: PyTorch's default
     init, Adam 5e-4, random flips).
@@ -41,7 +42,6 @@ FACES = shared_path("data", "celeba_subset.npz")
 FACENET_STEM = shared_path("models", "facenet_keras_stem.h5")
 PEER = shared_path("peers", "torch_dfc_vae_quality.py")
 PIXEL_WEIGHT_OF_PEER = 1.67e-4
-STEM_WEIGHT_OF_RECIPE = 0.006   # the stem term about equal to the pixel term at a trained model's error
 IMAGE_SETS = ("reconstructions", "fitted_samples", "prior_samples")
 
 
@@ -57,25 +57,30 @@ class Objective:
     description: str
 
 
+def _facenet_objective(**settings):
+    """Return a function giving our settings for a PERCEPTUAL objective on facenet's stem, plus ``settings``."""
+    return lambda: dict(reconstruction_loss_type="PERCEPTUAL", perceptual_model="facenet",
+                        perceptual_weights=str(FACENET_STEM), **settings)
+
+
+# The DFC recipe: the stem term about equal to the pixel term at a trained model's error.
+RECIPE = dict(beta=0.006, pixel_weight=PIXEL_WEIGHT_OF_PEER)
+
 OBJECTIVES = {
     "plain": Objective(lambda: dict(reconstruction_loss_type="PLAIN", pixel_weight=PIXEL_WEIGHT_OF_PEER), "plain",
                        "KL + 0.5 x squared error in facenet's normalised space, per sample"),
-    "facenet": Objective(lambda: dict(reconstruction_loss_type="PERCEPTUAL", perceptual_model="facenet",
-                                      perceptual_weights=str(FACENET_STEM), beta=0.5), "facenet",
-                         "KL + 0.5 x FaceNet-stem feature error, per sample"),
+    "facenet": Objective(_facenet_objective(beta=0.5), "facenet", "KL + 0.5 x FaceNet-stem feature error, per sample"),
     # Candidates the peer has no objective for: each trains ours only; run them beside "plain".
-    "dfc": Objective(lambda: dict(reconstruction_loss_type="PERCEPTUAL", perceptual_model="facenet",
-                                  perceptual_weights=str(FACENET_STEM), beta=STEM_WEIGHT_OF_RECIPE,
-                                  pixel_weight=PIXEL_WEIGHT_OF_PEER), None,
-                     "the DFC recipe: KL + 0.006 x FaceNet-stem features + 1.67e-4 x pixel error, per sample"),
+    "dfc": Objective(_facenet_objective(**RECIPE), None,
+                     f"the DFC recipe: KL + {RECIPE['beta']} x FaceNet-stem features + {RECIPE['pixel_weight']} x "
+                     "pixel error, per sample"),
     "vgg123": Objective(lambda: dict(reconstruction_loss_type="PERCEPTUAL", perceptual_model="vgg16",
                                      loss_features="vgg123", perceptual_weights="imagenet", beta=0.5), None,
                         "Hou's: KL + 0.5 x ImageNet VGG16 relu1_1, relu2_1, relu3_1 error, per sample"),
-    "dfc_embedding": Objective(lambda: dict(reconstruction_loss_type="PERCEPTUAL", perceptual_model="facenet",
-                                            loss_features=",".join(FACENET_STEM_LAYERS + ("embedding",)),
-                                            perceptual_weights="imagenet", beta=STEM_WEIGHT_OF_RECIPE,
-                                            pixel_weight=PIXEL_WEIGHT_OF_PEER), None,
-                               "the DFC recipe plus facenet-msceleb's embedding (1 - cosine) beside its stem"),
+    "dfc_embedding": Objective(
+        lambda: {**_facenet_objective(**RECIPE)(), "perceptual_weights": "imagenet",
+                 "loss_features": ",".join(FACENET_STEM_LAYERS + ("embedding",))}, None,
+        "the DFC recipe plus facenet-msceleb's embedding (1 - cosine) beside its stem"),
 }
 
 FLAGS = flags.FLAGS
@@ -104,7 +109,9 @@ def our_config(name, train_npz, output_dir):
 
 
 def load_peer():
-    """Import the PyTorch quality peer module from the shared folder."""
+    """Import the PyTorch quality peer module from the shared folder (torch on every core)."""
+    import torch
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
     spec = importlib.util.spec_from_file_location("torch_dfc_vae_quality", PEER)
     module = importlib.util.module_from_spec(spec)
     sys.path.insert(0, str(PEER.parent))
@@ -241,18 +248,16 @@ def table(rows, references):
 def main(argv):
     del argv
     import keras
-    import torch
 
     from facenet_vae.generation.loading import load_vae
     from facenet_vae.training import train
     for name in FLAGS.configs:
         if name not in OBJECTIVES:
             raise app.UsageError(f"unknown config {name!r}; choose from {', '.join(OBJECTIVES)}")
-    require(FACES, FACENET_STEM, PEER)
+    require(FACES, FACENET_STEM, *([PEER] if FLAGS.peers else []))
     output_dir = FLAGS.output_dir or tempfile.mkdtemp(prefix="quality-bench-")
     os.makedirs(output_dir, exist_ok=True)
-    peer = load_peer()
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    peer = load_peer() if FLAGS.peers else None
     rows, references = [], {}
     with tempfile.TemporaryDirectory() as scratch:
         train_npz, train_images = write_training_partition(scratch)
