@@ -10,6 +10,13 @@ from dataclasses import dataclass, field
 WEIGHTS_INITS = ("fan_in", "facenet")
 DEFAULT_WEIGHTS_INIT = "fan_in"
 DEFAULT_LATENT_VAR_SIZE = 100
+# slim batch norm in every conv of the graphs (layers.SlimBatchNorm): decay and epsilon.
+BATCH_NORM_DECAY = 0.995
+BATCH_NORM_EPSILON = 1e-3
+# exp(20) ~ 5e8: far beyond any sensible posterior variance (the prior has 1). Capping keeps the KL,
+# the sampled latents and Adam's squared gradients finite in float32 even when facenet's
+# initialisation starts with log-variances in the tens.
+MAX_LOG_VARIANCE = 20.0
 # The two sides a face has: ``image_size`` (the model's, per definition) and ``crop_size``, facenet's
 # crop of a photo before the resize to the model's side (its --input_image_size), which its
 # feature network also sees.

@@ -9,15 +9,11 @@ import tensorflow as tf
 from keras import ops
 
 from facenet_vae.model import presets
-from facenet_vae.model.definitions import (DEFAULT_LATENT_VAR_SIZE, DEFAULT_VAE_DEF, Conv, Residual, Upsample,
-                                           get_definition)
+from facenet_vae.model.definitions import (DEFAULT_LATENT_VAR_SIZE, DEFAULT_VAE_DEF, MAX_LOG_VARIANCE, Conv,
+                                           Residual, Upsample, get_definition)
 from facenet_vae.model.framing import FaceConverter
 from facenet_vae.model.layers import DEFAULT_WEIGHTS_INIT, ScaledResidual, SlimConv2d, SlimDense
 
-# exp(20) ~ 5e8: far beyond any sensible posterior variance (the prior has 1). Capping keeps the KL,
-# the sampled latents and Adam's squared gradients finite in float32 even when facenet's
-# initialisation starts with log-variances in the tens.
-MAX_LOG_VARIANCE = 20.0
 
 
 def capped_log_variance(log_variance):

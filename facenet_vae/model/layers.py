@@ -14,10 +14,9 @@ to its fan-in, as PyTorch's default; ``"facenet"`` restores the truncated normal
 import keras
 import tensorflow as tf
 
-from facenet_vae.model.definitions import DEFAULT_WEIGHTS_INIT, WEIGHTS_INITS  # noqa: F401 (re-exported)
+from facenet_vae.model.definitions import (BATCH_NORM_DECAY, BATCH_NORM_EPSILON,  # noqa: F401 (re-exported)
+                                           DEFAULT_WEIGHTS_INIT, WEIGHTS_INITS)
 
-BATCH_NORM_DECAY = 0.995
-BATCH_NORM_EPSILON = 1e-3
 WEIGHTS_STDDEV = 0.1
 
 

@@ -4,11 +4,9 @@ facenet's ``train_vae.py`` feeds ``(pixels - IMG_MEAN) / IMG_STDDEV`` to the enc
 un-normalises the decoder output the same way; every model in this package works in that
 normalised space.
 """
-import numpy as np
 import tensorflow as tf
 
-IMG_MEAN = np.array([134.10714722, 102.52040863, 87.15436554], dtype=np.float32)
-IMG_STDDEV = np.sqrt(np.array([3941.30175781, 2856.94287109, 2519.35791016], dtype=np.float64)).astype(np.float32)
+from facenet_vae.model.celeba_statistics import IMG_MEAN, IMG_STDDEV  # noqa: F401 (re-exported)
 
 
 def pixels_to_normalized(pixels):

@@ -7,8 +7,19 @@ distribute, optimisation, run) imports it from here, and ``TrainConfig`` takes i
 LOSS_TYPES = ("PLAIN", "PERCEPTUAL")            # pixel loss; deep-feature loss (facenet's default)
 REDUCTIONS = ("sum", "mean")                    # facenet's sum over the batch; per-sample mean
 PIXEL_SPACES = ("pixels", "normalized")         # facenet's 0..255 error; the error of its normalised images
+# cosine learning-rate schedule: the share of max_nrof_steps spent warming up from 0.
+COSINE_WARMUP_FRACTION = 0.02
 FEATURE_NETWORKS = ("vgg19", "vgg16", "facenet")
 FACENET_STEM_LAYERS = ("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3")
+# (filters, strides, padding) of each stem conv of Inception-ResNet-v1 (facenet_keras.h5), each
+# followed by batch norm without gamma (decay 0.995, epsilon 1e-3) and ReLU.
+FACENET_STEM_SPECS = {
+    "Conv2d_1a_3x3": (32, 2, "valid"),
+    "Conv2d_2a_3x3": (32, 1, "valid"),
+    "Conv2d_2b_3x3": (64, 1, "same"),
+}
+FACENET_BN_DECAY = 0.995
+FACENET_BN_EPSILON = 0.001
 FACENET_EMBEDDING = "embedding"                 # the 128-D L2-normalised embedding (its term: 1 - cosine)
 # Every facenet --loss_features choice in network order: the stem (facenet's default), the deeper
 # units of facenet-msceleb (Inception-ResNet-v1) by their layer names, then the embedding.

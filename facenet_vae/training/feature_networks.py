@@ -26,7 +26,8 @@ from absl import logging
 
 from facenet_vae.model.definitions import DEFAULT_CROP_SIZE
 from facenet_vae.model.normalization import IMG_MEAN, IMG_STDDEV
-from facenet_vae.training.choices import (FACENET_EMBEDDING, FACENET_LAYERS, FACENET_STEM_LAYERS,  # noqa: F401
+from facenet_vae.training.choices import (FACENET_BN_DECAY, FACENET_BN_EPSILON, FACENET_EMBEDDING,  # noqa: F401
+                                          FACENET_LAYERS, FACENET_STEM_LAYERS, FACENET_STEM_SPECS,
                                           FEATURE_NETWORKS)
 from facenet_vae.training.feature_layers import (VGG_LAYER_PRESETS, resolve_layer_names,  # noqa: F401
                                                  valid_layer_names)
@@ -40,14 +41,6 @@ IMAGENET_BGR_MEAN = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 
 RANDOM_WEIGHTS_WARNING = "perceptual_weights=random: feature loss uses RANDOM weights, for tests only"
 
-# (filters, strides, padding) of the Inception-ResNet-v1 stem in the Keras facenet conversion.
-_FACENET_STEM_SPECS = {
-    "Conv2d_1a_3x3": (32, 2, "valid"),
-    "Conv2d_2a_3x3": (32, 1, "valid"),
-    "Conv2d_2b_3x3": (64, 1, "same"),
-}
-_FACENET_BN_MOMENTUM = 0.995
-_FACENET_BN_EPSILON = 0.001
 
 # -- the extractor -----------------------------------------------------------------------------
 class FeatureExtractor(keras.Model):
@@ -170,11 +163,11 @@ def _build_facenet_stem(names, weights, crop_size):
     x = inputs
     ends = {}
     for layer_name in order[:depth]:
-        filters, strides, padding = _FACENET_STEM_SPECS[layer_name]
+        filters, strides, padding = FACENET_STEM_SPECS[layer_name]
         x = keras.layers.Conv2D(filters, 3, strides=strides, padding=padding, use_bias=False,
                                 name=layer_name)(x)
-        x = keras.layers.BatchNormalization(axis=3, momentum=_FACENET_BN_MOMENTUM,
-                                            epsilon=_FACENET_BN_EPSILON, scale=False,
+        x = keras.layers.BatchNormalization(axis=3, momentum=FACENET_BN_DECAY,
+                                            epsilon=FACENET_BN_EPSILON, scale=False,
                                             name=f"{layer_name}_BatchNorm")(x)
         x = keras.layers.Activation("relu", name=f"{layer_name}_Activation")(x)
         ends[layer_name] = x

@@ -1,7 +1,7 @@
 """The optimiser of a run: facenet's Adam on its exponential (default) or a cosine learning-rate schedule, and precision."""
 import keras
 
-COSINE_WARMUP_FRACTION = 0.02
+from facenet_vae.training.choices import COSINE_WARMUP_FRACTION
 
 
 def set_precision_policy(mixed_precision):
