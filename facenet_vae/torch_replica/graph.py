@@ -39,11 +39,13 @@ class SlimConv(nn.Module):
         self.beta = nn.Parameter(torch.zeros(filters))
         self.register_buffer("moving_mean", torch.zeros(filters))
         self.register_buffer("moving_variance", torch.ones(filters))
+        # No gamma in slim's batch norm; a fixed 1 rather than None, whose CUDA backward fails.
+        self.register_buffer("gamma", torch.ones(filters), persistent=False)
 
     def forward(self, x):
         """Return the block's output for NCHW ``x``."""
         x = functional.conv2d(same_padding(x, self.kernel_size, self.stride), self.weight, stride=self.stride)
-        x = functional.batch_norm(x, self.moving_mean, self.moving_variance, None, self.beta, self.training,
+        x = functional.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta, self.training,
                          1.0 - BATCH_NORM_DECAY, BATCH_NORM_EPSILON)
         return functional.leaky_relu(x, LEAKY_SLOPE) if self.activation else x
 

@@ -39,19 +39,21 @@ class FacenetStem(torch.nn.Module):
             _, stride, padding = FACENET_STEM_SPECS[name]
             tensors = {key: torch.from_numpy(np.asarray(stem_arrays[f"{name}/{key}"], np.float32))
                        for key in ("kernel", "beta", "moving_mean", "moving_variance")}
+            tensors["gamma"] = torch.ones_like(tensors["beta"])  # no gamma; 1 rather than None (CUDA backward)
             for key, tensor in tensors.items():
                 self.register_buffer(f"{name}_{key}", tensor)
             self.layers.append((name, stride, padding))
 
     def forward(self, images):
         """Return ``[features of each stem layer]`` (NCHW) of NCHW normalised images."""
-        x = torch.einsum("ij,ncjk,lk->ncil", self.resize, images, self.resize)
+        x = torch.matmul(torch.matmul(self.resize, images), self.resize.t())
         features = []
         for name, stride, padding in self.layers:
             kernel = getattr(self, f"{name}_kernel").permute(3, 2, 0, 1)
             x = functional.conv2d(x, kernel, stride=stride, padding=1 if padding == "same" else 0)
             x = functional.batch_norm(x, getattr(self, f"{name}_moving_mean"), getattr(self, f"{name}_moving_variance"),
-                             None, getattr(self, f"{name}_beta"), False, 0.0, FACENET_BN_EPSILON)
+                             getattr(self, f"{name}_gamma"), getattr(self, f"{name}_beta"), False, 0.0,
+                             FACENET_BN_EPSILON)
             x = torch.relu(x)
             features.append(x)
         return features
