@@ -36,7 +36,8 @@ from absl import app, flags, logging  # noqa: E402
 
 from shared_data import require, shared_path  # noqa: E402  (bench/ is the script's folder)
 
-from facenet_vae.training.choices import FACENET_STEM_LAYERS  # noqa: E402  (no TensorFlow)
+from facenet_vae.training.choices import (FACENET_STEM_LAYERS, RECIPE_BETA, RECIPE_LOSS_REDUCTION,  # noqa: E402
+                                          RECIPE_PIXEL_WEIGHT)  # (no TensorFlow)
 
 FACES = shared_path("data", "celeba_subset.npz")
 FACENET_STEM = shared_path("models", "facenet_keras_stem.h5")
@@ -63,19 +64,21 @@ def _facenet_objective(**settings):
                         perceptual_weights=str(FACENET_STEM), **settings)
 
 
-# The DFC recipe: the stem term about equal to the pixel term at a trained model's error.
-RECIPE = dict(beta=0.006, pixel_weight=PIXEL_WEIGHT_OF_PEER)
+# The DFC recipe (train_vae.py's default objective): the stem term about equal to the pixel term at a
+# trained model's error.
+RECIPE = dict(beta=RECIPE_BETA, pixel_weight=RECIPE_PIXEL_WEIGHT, loss_reduction=RECIPE_LOSS_REDUCTION)
 
 OBJECTIVES = {
     "plain": Objective(lambda: dict(reconstruction_loss_type="PLAIN", pixel_weight=PIXEL_WEIGHT_OF_PEER), "plain",
                        "KL + 0.5 x squared error in facenet's normalised space, per sample"),
-    "facenet": Objective(_facenet_objective(beta=0.5), "facenet", "KL + 0.5 x FaceNet-stem feature error, per sample"),
+    "facenet": Objective(_facenet_objective(beta=0.5, pixel_weight=0.0), "facenet", "KL + 0.5 x FaceNet-stem feature error, per sample"),
     # Candidates the peer has no objective for: each trains ours only; run them beside "plain".
     "dfc": Objective(_facenet_objective(**RECIPE), None,
                      f"the DFC recipe: KL + {RECIPE['beta']} x FaceNet-stem features + {RECIPE['pixel_weight']} x "
                      "pixel error, per sample"),
     "vgg123": Objective(lambda: dict(reconstruction_loss_type="PERCEPTUAL", perceptual_model="vgg16",
-                                     loss_features="vgg123", perceptual_weights="imagenet", beta=0.5), None,
+                                     loss_features="vgg123", perceptual_weights="imagenet", beta=0.5,
+                                     pixel_weight=0.0), None,
                         "Hou's: KL + 0.5 x ImageNet VGG16 relu1_1, relu2_1, relu3_1 error, per sample"),
     "dfc_embedding": Objective(
         lambda: {**_facenet_objective(**RECIPE)(), "perceptual_weights": "imagenet",

@@ -109,6 +109,8 @@ def help_command(words):
         return [words[0], "--help"], 1
     if words[0] in PYTHON and len(words) > 1:
         if words[1] == "-m" and words[2] != "pytest":
+            if len(words) > 3 and re.fullmatch(r"[a-z]+", words[3]):   # a sub-command (keras_bridge export)
+                return [sys.executable, "-m", words[2], words[3], "--help"], 4
             return [sys.executable, "-m", words[2], "--help"], 3
         if words[1].endswith(".py"):
             return [sys.executable, words[1], "--help"], 2

@@ -6,7 +6,6 @@ inference and in training (batch statistics and the moving averages), the object
 resize, the schedule, the initialisation, and the round trip through shards into a ``.keras`` file.
 """
 import json
-import pathlib
 
 import keras
 import numpy as np
@@ -15,7 +14,7 @@ import tensorflow as tf
 import torch
 from PIL import Image
 
-from conftest import shared_path
+from facenet_vae.data.framing import training_framing
 from facenet_vae.model.graph import DfcVae
 from facenet_vae.model.normalization import pixels_to_normalized
 from facenet_vae.torch_replica import keras_bridge, train
@@ -95,8 +94,13 @@ def test_tf1_bilinear_matrix_is_tensorflow_resize():
     np.testing.assert_allclose(np.einsum("ij,njkc,lk->nilc", matrix, images, matrix), expected, atol=5e-5)
 
 
-def test_objective_terms_match_keras(faces):
-    stem_file = shared_path("models", "facenet_keras_stem.h5")
+@pytest.fixture(scope="module")
+def stem_file(shared_dir):
+    """facenet's stem weights (the shared copy of facenet-msceleb's first three layers)."""
+    return str(shared_dir / "models" / "facenet_keras_stem.h5")
+
+
+def test_objective_terms_match_keras(faces, stem_file):
     extractor = build_feature_extractor("facenet", None, stem_file, crop_size=160)
     keras_objective = Objective(**RECIPE, reduction="mean", feature_network=extractor, pixel_space="pixels")
     stem = FacenetStem(keras_bridge.stem_arrays(stem_file, 160), 64, 160)
@@ -134,14 +138,14 @@ def test_fan_in_initialisation_has_keras_bounds():
     assert not arrays["decoder/Fc_1/biases"].any() and not arrays["decoder/Conv2d_4c/BatchNorm/beta"].any()
 
 
-def test_training_writes_shards_that_load_into_a_keras_model(tmp_path, celeba_npz):
+def test_training_writes_shards_that_load_into_a_keras_model(tmp_path, celeba_npz, stem_file):
     folder = tmp_path / "faces" / "person"
     folder.mkdir(parents=True)
     for index, image in enumerate(celeba_npz["images"][:12]):
         Image.fromarray(image).save(folder / f"{index:03d}.jpg", quality=95)
     stem_dir = tmp_path / "stem"
     stem_dir.mkdir()
-    np.savez(stem_dir / "stem.npz", **keras_bridge.stem_arrays(shared_path("models", "facenet_keras_stem.h5"), 160))
+    np.savez(stem_dir / "stem.npz", **keras_bridge.stem_arrays(stem_file, 160))
     output = tmp_path / "trained"
     steps = train.main([f"--data_dir={tmp_path / 'faces'}", f"--stem_weights={stem_dir / 'stem.npz'}",
                         f"--output_dir={output}", "--max_nrof_steps=3", "--batch_size=4",
@@ -153,15 +157,15 @@ def test_training_writes_shards_that_load_into_a_keras_model(tmp_path, celeba_np
     assert len(shards) == progress["shards"] > 1
     assert all(path.stat().st_size < 4.2e6 for path in shards)
 
-    config = pathlib.Path(tmp_path / "model_config.json")
-    config.write_text(json.dumps(DfcVae("dfc_vae_resnet", 100).get_config()))
     keras_file = tmp_path / "trained.keras"
-    keras_bridge._main(["import", f"--model_config={config}", f"--shards={output}", f"--output={keras_file}"])
+    keras_bridge._main(["import", f"--shards={output}", f"--output={keras_file}"])
     loaded = keras.saving.load_model(keras_file)
     arrays = keras_bridge.read_shards(output)
     for name, variable in loaded.slim_variables().items():
         np.testing.assert_array_equal(variable.numpy(), arrays[name], err_msg=name)
     assert not np.allclose(arrays["encoder/Conv2d_1a/BatchNorm/moving_mean"], 0.0)
+    # The faces were already framed as CelebA's subset; the model records that, as train_vae.py's would.
+    assert loaded.framing == training_framing("npz", 64)
 
 
 def test_shards_that_do_not_fit_are_refused(tmp_path):

@@ -82,7 +82,7 @@ def test_a_failed_start_is_one_line_and_leaves_no_run_folder(tmp_path, problem):
 
 def test_progress_is_by_step_per_image_and_quiet(tmp_path):
     base = tmp_path / "runs"
-    result = _train(*TINY, f"--models_base_dir={base}", "--run_name=quiet", "--max_nrof_steps=4",
+    result = _train(*TINY, "--facenet_objective", f"--models_base_dir={base}", "--run_name=quiet", "--max_nrof_steps=4",
                     "--save_every_n_steps=2", "--verbose=2")
     assert result.returncode == 0, result.stderr
     progress = [line for line in result.stdout.splitlines() if line.startswith("step ")]

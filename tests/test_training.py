@@ -181,13 +181,21 @@ def test_flags_are_validated():
         TrainConfig(loss_features="block9_conv1").validate()
 
 
-def test_objective_defaults_reproduce_facenet():
-    assert TrainConfig(reconstruction_loss_type="PLAIN").resolved_pixel_weight() == 0.5
-    assert TrainConfig(reconstruction_loss_type="PLAIN", beta=2.0).resolved_pixel_weight() == 2.0
-    assert TrainConfig().resolved_pixel_weight() == 0.0
-    assert TrainConfig().resolved_loss_features() == "vgg123"
-    assert TrainConfig(perceptual_model="facenet").resolved_loss_features() == \
-        "Conv2d_1a_3x3,Conv2d_2a_3x3,Conv2d_2b_3x3"
+def test_objective_defaults_are_the_recipe_and_facenet_is_one_flag_away():
+    recipe = TrainConfig().resolve_objective()
+    assert (recipe.perceptual_model, recipe.beta, recipe.pixel_weight, recipe.loss_reduction) == \
+        ("facenet", 0.006, 0.000167, "mean")
+    assert recipe.resolved_loss_features() == "Conv2d_1a_3x3,Conv2d_2a_3x3,Conv2d_2b_3x3"
+    assert TrainConfig(reconstruction_loss_type="PLAIN").resolved_pixel_weight() == 0.000167
+    facenet = TrainConfig(facenet_objective=True).resolve_objective()
+    assert (facenet.perceptual_model, facenet.beta, facenet.pixel_weight, facenet.loss_reduction) == \
+        ("facenet", 0.5, 0.0, "sum")
+    assert TrainConfig(facenet_objective=True, reconstruction_loss_type="PLAIN").resolved_pixel_weight() == 0.5
+    assert TrainConfig(facenet_objective=True, reconstruction_loss_type="PLAIN",
+                       beta=2.0).resolved_pixel_weight() == 2.0
+    explicit = TrainConfig(facenet_objective=True, loss_reduction="mean", pixel_weight=0.1).resolve_objective()
+    assert (explicit.beta, explicit.pixel_weight, explicit.loss_reduction) == (0.5, 0.1, "mean")
+    assert TrainConfig(perceptual_model="vgg19").resolved_loss_features() == "vgg123"
 
 
 def test_two_runs_in_the_same_second_get_different_folders(tmp_path):

@@ -76,7 +76,8 @@ def _run_flag_lines(run_dir):
         return []
     except (OSError, UnicodeDecodeError) as error:
         raise flags.Error(f"--resume={run_dir}: cannot read the run's settings {path} ({error})") from error
-    kept = []
+    # Runs from before --facenet_objective resolved unset objective weights as facenet's; keep that.
+    kept = [] if "facenet_objective" in text else ["--facenet_objective"]
     for line in (line.strip() for line in text.splitlines()):
         name = _flag_name(line) if line.startswith("--") else None
         if name is not None and name not in FLAGS:   # a setting an older version had: kept out, and said so

@@ -1,8 +1,8 @@
 """Moves weights between a Keras ``DfcVae`` and the PyTorch replica (the one module here that needs TensorFlow).
 
-``python -m facenet_vae.torch_replica.keras_bridge export`` writes a model's weights and the FaceNet
-stem's as ``.npz`` files for ``train``; ``... import`` reads trained shards back into a ``DfcVae``
-built from a run's ``model_config.json`` (so the framing is recorded) and saves it as ``.keras``.
+``python -m facenet_vae.torch_replica.keras_bridge export`` writes the FaceNet stem's weights (and,
+with ``--model_config``, a fresh model's) as ``.npz`` files for ``train``; ``... import`` reads trained
+shards back into a ``DfcVae`` that records its framing and saves it as ``.keras``.
 """
 import argparse
 import glob
@@ -12,6 +12,9 @@ import os
 import keras
 import numpy as np
 
+from facenet_vae.data.framing import training_framing
+from facenet_vae.model.definitions import (DEFAULT_CROP_SIZE, DEFAULT_LATENT_VAR_SIZE, DEFAULT_VAE_DEF,
+                                           get_definition)
 from facenet_vae.model.graph import DfcVae
 from facenet_vae.training.choices import FACENET_STEM_LAYERS
 from facenet_vae.training.feature_networks import build_feature_extractor
@@ -67,27 +70,39 @@ def vae_from_model_config(path, seed=None):
     return DfcVae.from_config(config)
 
 
+def vae_for_framed_celeba(vae_def, latent_var_size):
+    """Return a ``DfcVae`` that records the framing of faces already cropped as ``celeba_subset.npz``'s
+    (``celeba_large64`` too): CelebA's centre crop, Lanczos-resized."""
+    image_size = get_definition(vae_def).image_size
+    return DfcVae(vae_def, latent_var_size, framing=training_framing("npz", image_size))
+
+
 def _main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    export = commands.add_parser("export", help="A fresh model's weights and the stem's, for train.")
-    export.add_argument("--model_config", required=True, help="A run's model_config.json (graph and framing).")
+    export = commands.add_parser("export", help="The stem's weights (and optionally a fresh model's), for train.")
     export.add_argument("--perceptual_weights", required=True, help="facenet_keras.h5 or its stem (.h5).")
-    export.add_argument("--crop_size", type=int, default=160)
+    export.add_argument("--crop_size", type=int, default=DEFAULT_CROP_SIZE)
+    export.add_argument("--model_config", help="Also write initial_weights.npz of this run's graph, drawn from --seed.")
     export.add_argument("--seed", type=int, default=666)
     export.add_argument("--output_dir", required=True)
     back = commands.add_parser("import", help="Trained shards into a .keras model.")
-    back.add_argument("--model_config", required=True)
     back.add_argument("--shards", required=True, help="The folder train wrote.")
     back.add_argument("--output", required=True, help="The .keras file to write.")
+    back.add_argument("--model_config", help="A run's model_config.json (graph and framing); default: "
+                      "--vae_def and --latent_var_size with the framing of already-cropped CelebA faces.")
+    back.add_argument("--vae_def", default=DEFAULT_VAE_DEF)
+    back.add_argument("--latent_var_size", type=int, default=DEFAULT_LATENT_VAR_SIZE)
     args = parser.parse_args(argv)
     if args.command == "export":
         os.makedirs(args.output_dir, exist_ok=True)
-        np.savez(os.path.join(args.output_dir, "initial_weights.npz"),
-                 **vae_arrays(vae_from_model_config(args.model_config, args.seed)))
         np.savez(os.path.join(args.output_dir, "stem.npz"), **stem_arrays(args.perceptual_weights, args.crop_size))
+        if args.model_config:
+            np.savez(os.path.join(args.output_dir, "initial_weights.npz"),
+                     **vae_arrays(vae_from_model_config(args.model_config, args.seed)))
     else:
-        vae = vae_from_model_config(args.model_config)
+        vae = (vae_from_model_config(args.model_config) if args.model_config
+               else vae_for_framed_celeba(args.vae_def, args.latent_var_size))
         load_vae_arrays(vae, read_shards(args.shards))
         vae.save(args.output)
 

@@ -9,6 +9,13 @@ REDUCTIONS = ("sum", "mean")                    # facenet's sum over the batch; 
 PIXEL_SPACES = ("pixels", "normalized")         # facenet's 0..255 error; the error of its normalised images
 # cosine learning-rate schedule: the share of max_nrof_steps spent warming up from 0.
 COSINE_WARMUP_FRACTION = 0.02
+# The objective new runs train with, the shipped model's (FaceNet-stem features + a pixel term, per face),
+# and facenet train_vae.py's (--facenet_objective: features only, beta 0.5, summed over the batch).
+RECIPE_BETA = 0.006
+RECIPE_PIXEL_WEIGHT = 0.000167
+RECIPE_LOSS_REDUCTION = "mean"
+FACENET_BETA = 0.5
+FACENET_LOSS_REDUCTION = "sum"
 FEATURE_NETWORKS = ("vgg19", "vgg16", "facenet")
 FACENET_STEM_LAYERS = ("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3")
 # (filters, strides, padding) of each stem conv of Inception-ResNet-v1 (facenet_keras.h5), each

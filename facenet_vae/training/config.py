@@ -12,9 +12,11 @@ from facenet_vae.model.definitions import (DEFAULT_LATENT_VAR_SIZE, DEFAULT_VAE_
                                            WEIGHTS_INITS)
 from facenet_vae.settings import check_choices, setting
 from facenet_vae.training.feature_layers import resolve_layer_names
-from facenet_vae.training.choices import (DEFAULT_VGG_LAYERS, FACENET_STEM_LAYERS, FEATURE_NETWORKS, FEATURE_TARGETS,
+from facenet_vae.training.choices import (DEFAULT_VGG_LAYERS, FACENET_BETA, FACENET_LOSS_REDUCTION,
+                                          FACENET_STEM_LAYERS, FEATURE_NETWORKS, FEATURE_TARGETS,
                                           LEARNING_RATE_SCHEDULES, LOSS_TYPES, MIXED_PRECISION, PIXEL_SPACES,
-                                          REDUCTIONS, STRATEGIES, VERBOSITY)
+                                          RECIPE_BETA, RECIPE_LOSS_REDUCTION, RECIPE_PIXEL_WEIGHT, REDUCTIONS,
+                                          STRATEGIES, VERBOSITY)
 
 
 @dataclasses.dataclass
@@ -52,8 +54,12 @@ class TrainConfig:
     reconstruction_loss_type: str = setting(
         "PERCEPTUAL", "PLAIN: pixel loss; PERCEPTUAL: deep-feature loss (facenet's default).", choices=LOSS_TYPES,
         group="objective")
-    perceptual_model: str = setting("vgg19", "Feature network of the PERCEPTUAL loss.", choices=FEATURE_NETWORKS,
-                                    group="objective")
+    facenet_objective: bool = setting(
+        False, "facenet train_vae.py's objective: features alone (beta 0.5), summed over the batch (PLAIN: beta x "
+        "pixel error), instead of the recipe's FaceNet-stem features (beta 0.006) + 1.67e-4 x pixel error per "
+        "face. Explicit --beta, --pixel_weight, --loss_reduction still win.", group="objective")
+    perceptual_model: str = setting("facenet", "Feature network of the PERCEPTUAL loss (facenet: its Inception-ResNet-v1 "
+                                    "stem, facenet's choice).", choices=FEATURE_NETWORKS, group="objective")
     perceptual_weights: str = setting(
         "imagenet", "imagenet: the pretrained default (VGG: Keras' download/cache, for vgg16 else the registry's "
         "torchvision VGG16; facenet: the registry's facenet-msceleb, fetched on first use); a local weights file "
@@ -68,18 +74,20 @@ class TrainConfig:
         "photo sources only).", choices=FEATURE_TARGETS, group="objective")
     alfa: float = setting(1.0, "Kullback-Leibler divergence loss factor.", group="objective", minimum=0.0,
                           finite=True)
-    beta: float = setting(0.5, "Feature (PERCEPTUAL) loss factor; in PLAIN mode the default pixel weight.",
-                          group="objective", minimum=0.0, finite=True)
+    beta: Optional[float] = setting(
+        None, "Feature (PERCEPTUAL) loss factor; default 0.006, with --facenet_objective 0.5 (then also PLAIN's "
+        "pixel weight).", group="objective", minimum=0.0, finite=True)
     pixel_weight: Optional[float] = setting(
-        None, "Pixel loss factor; default beta in PLAIN mode, 0 in PERCEPTUAL mode.", group="objective",
-        minimum=0.0, finite=True)
+        None, "Pixel loss factor; default 1.67e-4, with --facenet_objective beta in PLAIN mode and 0 in "
+        "PERCEPTUAL mode.", group="objective", minimum=0.0, finite=True)
     pixel_space: str = setting(
         "pixels", "What the pixel term measures: pixels, facenet's squared error of 0..255 pixels (every channel "
         "alike); normalized, the squared error of facenet's normalised images (each channel over its stddev, as "
         "the PyTorch quality peer; a weight of 0.5 there is about 1.67e-4 in pixels).", choices=PIXEL_SPACES,
         group="objective")
-    loss_reduction: str = setting("sum", "sum: facenet's sum over the batch; mean: per-sample mean.",
-                                  choices=REDUCTIONS, group="objective")
+    loss_reduction: Optional[str] = setting(
+        None, "sum: facenet's sum over the batch; mean: per-sample mean. Default mean, with --facenet_objective "
+        "sum.", choices=REDUCTIONS, group="objective")
     # -- optimisation
     batch_size: int = setting(128, "Images per batch (global batch under a strategy).", group="optimisation",
                               minimum=1)
@@ -125,6 +133,7 @@ class TrainConfig:
     def validate(self):
         """Raise ValueError naming the flag for any value the run cannot use; returns self. No TensorFlow."""
         check_choices(self)
+        self.resolve_objective()
         if self.strategy == "multi_worker" and not (self.run_name or self.resume):
             raise ValueError("--strategy=multi_worker needs --run_name (the same on every worker) or --resume, "
                              "so that all workers agree on the run folder")
@@ -163,7 +172,19 @@ class TrainConfig:
         return ",".join(FACENET_STEM_LAYERS) if self.perceptual_model == "facenet" else DEFAULT_VGG_LAYERS
 
     def resolved_pixel_weight(self):
-        """Return the pixel-term weight: the flag, else facenet's (beta in PLAIN, 0 in PERCEPTUAL)."""
-        if self.pixel_weight is not None:
-            return float(self.pixel_weight)
-        return float(self.beta) if self.reconstruction_loss_type == "PLAIN" else 0.0
+        """Return the pixel-term weight: the flag, else the recipe's, else (--facenet_objective) facenet's."""
+        return float(self.resolve_objective().pixel_weight)
+
+    def resolve_objective(self):
+        """Fill the unset ``beta``, ``pixel_weight`` and ``loss_reduction`` from the recipe (or, with
+        ``facenet_objective``, facenet's), so a run's flags.txt records them; returns self."""
+        if self.beta is None:
+            self.beta = FACENET_BETA if self.facenet_objective else RECIPE_BETA
+        if self.loss_reduction is None:
+            self.loss_reduction = FACENET_LOSS_REDUCTION if self.facenet_objective else RECIPE_LOSS_REDUCTION
+        if self.pixel_weight is None:
+            if not self.facenet_objective:
+                self.pixel_weight = RECIPE_PIXEL_WEIGHT
+            else:
+                self.pixel_weight = self.beta if self.reconstruction_loss_type == "PLAIN" else 0.0
+        return self

@@ -41,7 +41,8 @@ def make_feature_extractor(config, image_size):
 
 def make_objective(config, image_size):
     """Return the configured ``Objective`` (with its feature network for PERCEPTUAL runs)."""
-    return Objective(config.alfa, config.beta, config.resolved_pixel_weight(), config.loss_reduction,
+    config.resolve_objective()
+    return Objective(config.alfa, config.beta, config.pixel_weight, config.loss_reduction,
                      make_feature_extractor(config, image_size), config.pixel_space)
 
 
