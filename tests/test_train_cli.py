@@ -170,3 +170,23 @@ def test_facenets_flag_name_input_image_size_sets_crop_size(tmp_path):
     from_an_old_run = _train(f"--resume={tmp_path}", timeout=60)
     assert from_an_old_run.returncode == 2 and "ignoring" not in from_an_old_run.stderr
     assert "--crop_size must be at least 8, got 6" in from_an_old_run.stderr.splitlines()[-1]
+
+
+def test_flags_txt_records_the_objective_and_runs_from_before_the_flag_resume_with_facenets(tmp_path):
+    base = tmp_path / "runs"
+    first = _train(*TINY, f"--models_base_dir={base}", "--run_name=recipe", "--max_nrof_steps=2",
+                   "--save_every_n_steps=2", "--verbose=0")
+    assert first.returncode == 0, first.stderr
+    recorded = (base / "recipe" / "flags.txt").read_text().splitlines()
+    # The recipe's PLAIN objective, resolved and written down, so a later default cannot change the run.
+    for line in ("--nofacenet_objective", "--pixel_weight=0.000167", "--beta=0.006", "--loss_reduction=mean"):
+        assert line in recorded, line
+    # A run folder from before --facenet_objective: facenet's resolution applied to what it left unset.
+    old = [line for line in recorded if not line.startswith(("--nofacenet_objective", "--pixel_weight",
+                                                              "--beta", "--loss_reduction"))]
+    (base / "recipe" / "flags.txt").write_text("\n".join(old + ["--beta=0.5", "--loss_reduction=sum"]) + "\n")
+    resumed = _train(f"--resume={base / 'recipe'}", "--max_nrof_steps=4", "--save_every_n_steps=2", "--verbose=0")
+    assert resumed.returncode == 0, resumed.stderr
+    resumed_settings = (base / "recipe" / "arguments.txt").read_text().split("# resumed")[1].splitlines()
+    assert "facenet_objective: True" in resumed_settings and "pixel_weight: 0.5" in resumed_settings
+    assert "loss_reduction: sum" in resumed_settings
