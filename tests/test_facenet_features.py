@@ -120,3 +120,18 @@ def test_default_weights_offline_fail_in_one_line(monkeypatch, tmp_path):
                                                             r"facenet-msceleb") as error:
         fn.build_feature_extractor("facenet", None, "imagenet")
     assert "\n" not in str(error.value)
+
+
+def test_identity_weight_adds_the_embedding_with_its_own_weight(msceleb_file):
+    """--identity_weight puts facenet-msceleb's embedding beside the stem, weighted by itself, not by beta."""
+    from facenet_vae.training.run import make_objective
+    config = TrainConfig(identity_weight=1000.0).validate()
+    assert config.feature_layers() == STEM + ["embedding"]
+    objective = make_objective(config, 64)
+    assert objective.feature_layer_names == STEM + ["embedding"]
+    assert objective.feature_weights == {"embedding": 1000.0} and objective.beta == config.beta
+    assert TrainConfig().validate().feature_layers() == STEM
+    with pytest.raises(ValueError, match="--identity_weight needs"):
+        TrainConfig(identity_weight=1.0, reconstruction_loss_type="PLAIN").validate()
+    with pytest.raises(ValueError, match="--identity_weight needs"):
+        TrainConfig(identity_weight=1.0, perceptual_model="vgg16").validate()

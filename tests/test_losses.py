@@ -168,3 +168,21 @@ def test_pixel_space_setting_reaches_the_training_objective():
     objective = make_objective(config, 64)
     assert objective.pixel_space == "normalized" and objective.pixel_weight == 0.5
     assert make_objective(TrainConfig(reconstruction_loss_type="PLAIN"), 64).pixel_space == "pixels"  # facenet's
+
+
+def test_feature_weights_replace_beta_for_the_named_layers(faces):
+    """The identity term's own weight: a layer in feature_weights is weighted by it, the others by beta."""
+    _, normalized = faces
+    model = facenet_vae.build_vae("dfc_vae", latent_var_size=8)
+    reconstruction, mean, log_var = model.forward(normalized, training=False)
+    plain = Objective(beta=0.5, pixel_weight=0.25, feature_network=ToyFeatures())
+    weighted = Objective(beta=0.5, pixel_weight=0.25, feature_network=ToyFeatures(),
+                         feature_weights={"pooled_square": 7.0})
+    base = {name: float(value) for name, value in plain.terms(normalized, reconstruction, mean, log_var).items()}
+    terms = {name: float(value) for name, value in weighted.terms(normalized, reconstruction, mean, log_var).items()}
+    expected = base["kl_loss"] + 0.25 * base["pixel_loss"] + 0.5 * base["double_loss"] + 7.0 * base["pooled_square_loss"]
+    np.testing.assert_allclose(terms["loss"], expected, rtol=1e-5)
+    assert terms["loss"] != pytest.approx(base["loss"], rel=1e-3)
+    assert "7.0 * pooled_square" in weighted.describe() and "0.5 * features[double]" in weighted.describe()
+    with pytest.raises(ValueError, match="lacks.*embedding"):
+        Objective(feature_network=ToyFeatures(), feature_weights={"embedding": 1.0})

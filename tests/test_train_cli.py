@@ -65,18 +65,23 @@ def test_flags_are_checked_before_tensorflow_loads():
     assert result.stdout.split() == ["False", "False"]
 
 
-@pytest.mark.parametrize("problem", ["missing folder", "empty folder", "missing weights"])
+@pytest.mark.parametrize("problem", ["missing folder", "empty folder", "missing weights", "missing pretrained",
+                                     "bad pretrained"])
 def test_a_failed_start_is_one_line_and_leaves_no_run_folder(tmp_path, problem):
     base = tmp_path / "runs"
     (tmp_path / "empty").mkdir()
+    (tmp_path / "nope.keras").write_text("not a model")
     extra = {"missing folder": [f"--data_dir={tmp_path / 'nowhere'}"],
              "empty folder": [f"--data_dir={tmp_path / 'empty'}"],
              "missing weights": ["--reconstruction_loss_type=PERCEPTUAL",
-                                 f"--perceptual_weights={tmp_path / 'nope.h5'}"]}[problem]
+                                 f"--perceptual_weights={tmp_path / 'nope.h5'}"],
+             "missing pretrained": [f"--pretrained_model={tmp_path / 'nope.h5'}"],
+             "bad pretrained": [f"--pretrained_model={tmp_path / 'nope.keras'}"]}[problem]
     result = _train(*TINY, *extra, f"--models_base_dir={base}", "--max_nrof_steps=2", "--verbose=0")
     assert result.returncode == 1
     assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("train_vae.py: error: "), result.stderr
-    assert ("nope.h5" if problem == "missing weights" else str(tmp_path)) in result.stderr
+    named = {"missing weights": "nope.h5", "missing pretrained": "nope.h5", "bad pretrained": "nope.keras"}
+    assert named.get(problem, str(tmp_path)) in result.stderr
     assert not base.exists() or os.listdir(base) == []
 
 

@@ -141,6 +141,26 @@ def test_resume_with_other_model_is_refused(tmp_path):
         train(_tiny_config(tmp_path, latent_var_size=9, resume=run_dir))
 
 
+def test_pretrained_model_starts_a_new_run_from_its_weights(tmp_path):
+    """--pretrained_model copies a trained model's weights in (a .keras file or a run folder); others are refused."""
+    source_dir = train(_tiny_config(tmp_path, max_nrof_steps=2, run_name="source"))
+    source = keras.models.load_model(os.path.join(source_dir, "model.keras"))
+    # With a learning rate of 0 the trainable weights stay the pretrained ones; only BN statistics move.
+    for pretrained in (os.path.join(source_dir, "model.keras"), source_dir):
+        tuned_dir = train(_tiny_config(tmp_path, max_nrof_steps=1, save_every_n_steps=1, initial_learning_rate=0.0,
+                                       pretrained_model=pretrained))
+        tuned = keras.models.load_model(os.path.join(tuned_dir, "model.keras"))
+        for ours, theirs in zip(tuned.trainable_variables, source.trainable_variables):
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        assert f"pretrained_model: {pretrained}" in open(os.path.join(tuned_dir, "arguments.txt")).read()
+    fresh = keras.models.load_model(os.path.join(train(_tiny_config(tmp_path, max_nrof_steps=1, save_every_n_steps=1,
+                                                                    initial_learning_rate=0.0)), "model.keras"))
+    assert not np.array_equal(fresh.trainable_variables[0].numpy(), source.trainable_variables[0].numpy())
+    with pytest.raises(ValueError, match=r"source/model.keras: holds a dfc_vae model with latent size 8, but this run "
+                                         r"trains dfc_vae with latent size 9"):
+        train(_tiny_config(tmp_path, latent_var_size=9, pretrained_model=os.path.join(source_dir, "model.keras")))
+
+
 def test_nonfinite_loss_stops_with_last_good_checkpoint(tmp_path, celeba_npz):
     images = _faces(celeba_npz, 16)
     poisoned = images.copy()

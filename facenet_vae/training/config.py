@@ -12,7 +12,7 @@ from facenet_vae.model.definitions import (DEFAULT_LATENT_VAR_SIZE, DEFAULT_VAE_
                                            WEIGHTS_INITS)
 from facenet_vae.settings import check_choices, setting
 from facenet_vae.training.feature_layers import resolve_layer_names
-from facenet_vae.training.choices import (DEFAULT_VGG_LAYERS, FACENET_BETA, FACENET_LOSS_REDUCTION,
+from facenet_vae.training.choices import (DEFAULT_VGG_LAYERS, FACENET_BETA, FACENET_EMBEDDING, FACENET_LOSS_REDUCTION,
                                           FACENET_STEM_LAYERS, FEATURE_NETWORKS, FEATURE_TARGETS,
                                           LEARNING_RATE_SCHEDULES, LOSS_TYPES, MIXED_PRECISION, PIXEL_SPACES,
                                           RECIPE_BETA, RECIPE_LOSS_REDUCTION, RECIPE_PIXEL_WEIGHT, REDUCTIONS,
@@ -47,6 +47,10 @@ class TrainConfig:
     weights_init: str = setting(
         DEFAULT_WEIGHTS_INIT, "Initial kernels: fan_in (scaled to each layer's fan-in, PyTorch's default) or "
         "facenet (truncated normal, stddev 0.1).", choices=WEIGHTS_INITS, group="model")
+    pretrained_model: Optional[str] = setting(
+        None, "Start a new run from the weights of a trained model of the same --vae_def and --latent_var_size "
+        "(a .keras file or a run folder), e.g. to fine-tune the shipped model with another objective; once the run has a "
+        "checkpoint, --resume continues from it instead.", group="model")
     recalibrate_batch_norm: bool = setting(
         False, "Re-estimate batch-norm statistics with the final weights before saving model.keras, instead of "
         "facenet's 0.995 moving averages (which measured better after 800 steps or more).", group="model")
@@ -67,6 +71,11 @@ class TrainConfig:
     loss_features: Optional[str] = setting(
         None, f"Comma-separated feature layers, or vgg123 / vgg345; default {DEFAULT_VGG_LAYERS} for VGG, "
         f"{','.join(FACENET_STEM_LAYERS)} for facenet.", group="objective")
+    identity_weight: float = setting(
+        0.0, "Weight of an identity term, 1 - cosine of the facenet-msceleb embeddings of each face and its "
+        "reconstruction (identity consistency; facenet has none). Needs --perceptual_model=facenet and the "
+        "full facenet-msceleb weights; the embedding joins the feature layers with this weight instead of "
+        "--beta.", group="objective", minimum=0.0, finite=True)
     feature_target: str = setting(
         "model_input", "What the feature loss compares the reconstruction with: model_input, the model-size input "
         "face resized to the feature network's input size (any source); crop, the photo's crop at "
@@ -144,6 +153,10 @@ class TrainConfig:
             raise ValueError(f"--dataset={self.resolved_dataset()} needs --data_dir")
         if self.reconstruction_loss_type == "PERCEPTUAL":
             resolve_layer_names(self.perceptual_model, self.resolved_loss_features())
+        if self.identity_weight and (self.reconstruction_loss_type != "PERCEPTUAL"
+                                     or self.perceptual_model != "facenet"):
+            raise ValueError("--identity_weight needs --reconstruction_loss_type=PERCEPTUAL with "
+                             "--perceptual_model=facenet (the embedding is facenet-msceleb's)")
         if self.feature_target == "crop":
             if self.reconstruction_loss_type != "PERCEPTUAL" or self.perceptual_model != "facenet":
                 raise ValueError("--feature_target=crop needs --reconstruction_loss_type=PERCEPTUAL with "
@@ -170,6 +183,17 @@ class TrainConfig:
         if self.loss_features:
             return self.loss_features
         return ",".join(FACENET_STEM_LAYERS) if self.perceptual_model == "facenet" else DEFAULT_VGG_LAYERS
+
+    def feature_layers(self):
+        """Return the feature network's layer names: the loss features, plus the embedding for ``identity_weight``."""
+        names = resolve_layer_names(self.perceptual_model, self.resolved_loss_features())
+        if self.identity_weight and FACENET_EMBEDDING not in names:
+            names.append(FACENET_EMBEDDING)
+        return names
+
+    def feature_weights(self):
+        """Return ``{layer name: weight}`` for layers weighted other than by ``beta`` (the identity term)."""
+        return {FACENET_EMBEDDING: float(self.identity_weight)} if self.identity_weight else {}
 
     def resolved_pixel_weight(self):
         """Return the pixel-term weight: the flag, else the recipe's, else (--facenet_objective) facenet's."""

@@ -1,5 +1,8 @@
 """The DFC-VAE objective: ``alfa * KL + beta * feature term + pixel_weight * pixel term``.
 
+Layers named in ``feature_weights`` (the identity term: facenet-msceleb's embedding) are weighted by
+their own factor instead of ``beta``.
+
 An ``Objective`` holds the weights, the reduction and the frozen feature network, and names the
 terms a training step reports (``term_names``). It is a plain object, not a Keras layer: the
 feature network it holds is therefore no part of the VAE's weights or checkpoints.
@@ -23,7 +26,7 @@ class Objective:
     """
 
     def __init__(self, alfa=1.0, beta=0.5, pixel_weight=0.0, reduction="sum", feature_network=None,
-                 pixel_space="pixels"):
+                 pixel_space="pixels", feature_weights=None):
         if reduction not in REDUCTIONS:
             raise ValueError(f"Unknown loss reduction {reduction!r}; choose one of {REDUCTIONS}")
         if pixel_space not in PIXEL_SPACES:
@@ -34,6 +37,10 @@ class Objective:
         self.pixel_weight = float(pixel_weight)
         self.reduction = reduction
         self.feature_network = feature_network
+        self.feature_weights = {name: float(weight) for name, weight in (feature_weights or {}).items()}
+        unknown = set(self.feature_weights) - set(self.feature_layer_names)
+        if unknown:
+            raise ValueError(f"feature weights for layers the feature network lacks: {sorted(unknown)}")
 
     @property
     def feature_layer_names(self):
@@ -56,7 +63,7 @@ class Objective:
         terms = {"kl_loss": losses.kl_loss(mean, log_variance, global_batch_size),
                  "pixel_loss": losses.pixel_loss(images, reconstruction, self.reduction, global_batch_size,
                                                  self.pixel_space)}
-        feature_term = ops.convert_to_tensor(0.0, "float32")
+        reconstruction_term = self.pixel_weight * terms["pixel_loss"]
         if self.feature_network is not None:
             # The target's features need no gradient: computed forward-only, so the feature
             # network's backward pass runs over the reconstruction alone.
@@ -67,8 +74,8 @@ class Objective:
                 term = losses.feature_loss(ops.stop_gradient(target_features[name]), reconstructed_features[name],
                                            self.reduction, global_batch_size)
                 terms[f"{name}_loss"] = term
-                feature_term = feature_term + term
-        terms["reconstruction_loss"] = self.beta * feature_term + self.pixel_weight * terms["pixel_loss"]
+                reconstruction_term = reconstruction_term + self.feature_weights.get(name, self.beta) * term
+        terms["reconstruction_loss"] = reconstruction_term
         terms[TOTAL] = self.alfa * terms["kl_loss"] + terms["reconstruction_loss"]
         return terms
 
@@ -88,7 +95,10 @@ class Objective:
         """Return a one-line description, e.g. ``1.0 * KL + 0.5 * pixel (sum over batch)``."""
         parts = [f"{self.alfa} * KL"]
         if self.feature_network is not None:
-            parts.append(f"{self.beta} * features[{', '.join(self.feature_layer_names)}]")
+            by_beta = [name for name in self.feature_layer_names if name not in self.feature_weights]
+            if by_beta:
+                parts.append(f"{self.beta} * features[{', '.join(by_beta)}]")
+            parts += [f"{weight} * {name}" for name, weight in self.feature_weights.items()]
         if self.pixel_weight or self.feature_network is None:
             parts.append(f"{self.pixel_weight} * pixel" + (" (normalized)" if self.pixel_space == "normalized" else ""))
         return f"{' + '.join(parts)} ({self.reduction} over batch)"

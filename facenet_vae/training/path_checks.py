@@ -1,7 +1,7 @@
 """The paths a training run reads, checked before TensorFlow loads, so a wrong one is named at once in one line.
 
 The data comes first (``--data_dir`` and the files its source needs, CelebA's attribute file
-included), then the feature network's ``--perceptual_weights``: a wrong ``--data_dir`` is reported
+included), then the feature network's ``--perceptual_weights`` and the ``--pretrained_model``: a wrong ``--data_dir`` is reported
 as such whatever the objective. Remote paths (``gs://...``) are left to the run. Imports no TensorFlow.
 """
 import os
@@ -21,6 +21,9 @@ def check_paths(config):
         check_data_path(config.resolved_dataset(), config.data_dir, config.tfds_download)
     if config.reconstruction_loss_type == "PERCEPTUAL":
         check_weights_path(config.perceptual_weights)
+    if config.pretrained_model and not is_remote(config.pretrained_model):
+        if not os.path.exists(expand(config.pretrained_model)):
+            raise FileNotFoundError(f"--pretrained_model={config.pretrained_model}: no such file or run folder")
     return config
 
 

@@ -15,7 +15,7 @@ from facenet_vae.data.sources import open_source
 from facenet_vae.image_grid import to_uint8_pixels
 from facenet_vae.model import DfcVae, get_definition
 from facenet_vae.settings import RUN_FLAGS_FILE, flag_lines
-from facenet_vae.training import distribute, run_folder
+from facenet_vae.training import distribute, run_folder, warm_start
 from facenet_vae.training.batch_norm_calibration import recalibrate_batch_norm_on_batches
 from facenet_vae.training.callbacks import TrainingMonitor, grid_png
 from facenet_vae.training.feature_networks import build_feature_extractor
@@ -35,7 +35,7 @@ def make_feature_extractor(config, image_size):
     if config.reconstruction_loss_type != "PERCEPTUAL":
         return None
     return build_feature_extractor(
-        config.perceptual_model, config.resolved_loss_features(), weights=config.perceptual_weights,
+        config.perceptual_model, config.feature_layers(), weights=config.perceptual_weights,
         crop_size=config.resolved_crop_size(), image_size=image_size)
 
 
@@ -43,7 +43,8 @@ def make_objective(config, image_size):
     """Return the configured ``Objective`` (with its feature network for PERCEPTUAL runs)."""
     config.resolve_objective()
     return Objective(config.alfa, config.beta, config.pixel_weight, config.loss_reduction,
-                     make_feature_extractor(config, image_size), config.pixel_space)
+                     make_feature_extractor(config, image_size), config.pixel_space,
+                     config.feature_weights() if config.reconstruction_loss_type == "PERCEPTUAL" else None)
 
 
 def open_data_source(config, run_dir):
@@ -149,6 +150,8 @@ def _start(config, strategy, run_dir, chief):
         trainer.compile(optimizer, jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution)
         optimizer.build(vae.trainable_variables)
 
+    if config.pretrained_model:   # a checkpoint of this run, restored below, replaces these weights
+        warm_start.load_pretrained_weights(vae, config.pretrained_model)
     start_step = 0
     if config.resume:
         prefix = run_folder.TrainingCheckpoints(run_dir, vae, optimizer).restore_latest(require=False)
