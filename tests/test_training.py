@@ -156,6 +156,15 @@ def test_pretrained_model_starts_a_new_run_from_its_weights(tmp_path):
     fresh = keras.models.load_model(os.path.join(train(_tiny_config(tmp_path, max_nrof_steps=1, save_every_n_steps=1,
                                                                     initial_learning_rate=0.0)), "model.keras"))
     assert not np.array_equal(fresh.trainable_variables[0].numpy(), source.trainable_variables[0].numpy())
+    # A resumed fine-tuning run continues from its own checkpoint, not from the pretrained weights again.
+    tuned_dir = train(_tiny_config(tmp_path, max_nrof_steps=2, pretrained_model=source_dir, run_name="tuned"))
+    tuned = keras.models.load_model(os.path.join(tuned_dir, "model.keras"))
+    assert not np.array_equal(tuned.trainable_variables[0].numpy(), source.trainable_variables[0].numpy())
+    train(_tiny_config(tmp_path, max_nrof_steps=3, save_every_n_steps=1, initial_learning_rate=0.0,
+                       pretrained_model=source_dir, resume=tuned_dir))
+    resumed = keras.models.load_model(os.path.join(tuned_dir, "model.keras"))
+    for ours, theirs in zip(resumed.trainable_variables, tuned.trainable_variables):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     with pytest.raises(ValueError, match=r"source/model.keras: holds a dfc_vae model with latent size 8, but this run "
                                          r"trains dfc_vae with latent size 9"):
         train(_tiny_config(tmp_path, latent_var_size=9, pretrained_model=os.path.join(source_dir, "model.keras")))
