@@ -6,14 +6,11 @@ the generation modes never care where the weights came from.
 """
 import os
 
-import keras
-import tensorflow as tf
 from absl import logging
 
 from facenet_vae.training import run_folder
 from facenet_vae.generation.loaded_vae import LoadedVae, SavedModelVae, from_keras_model
 from facenet_vae.export.saved_model import is_saved_model_dir
-from facenet_vae.model import DfcVae  # also registers the serializable classes for keras.models.load_model
 from facenet_vae.model.presets import DEFAULT_PRESET, preset_model_path
 
 __all__ = ["LoadedVae", "load_vae", "shipped_model_path", "from_keras_model"]
@@ -25,31 +22,6 @@ def _check_requested(found_vae_def, found_latent_var_size, vae_def, latent_var_s
                          f"was given")
     if vae_def is not None and found_vae_def is not None and vae_def != found_vae_def:
         raise ValueError(f"{what} holds a {found_vae_def} model, but --vae_def={vae_def} was given")
-
-
-def _load_keras_file(path):
-    try:
-        model = keras.models.load_model(path, safe_mode=True)
-    except Exception as error:
-        raise ValueError(f"could not load the Keras model file {path}: {error}") from error
-    if not isinstance(model, DfcVae):
-        raise ValueError(f"{path} holds a {type(model).__name__}, not a facenet_vae DfcVae")
-    return model
-
-
-def _final_model_of_run(run_dir):
-    """Return the run's ``model.keras`` when it was written after its latest checkpoint (a finished run), else None.
-
-    The final file holds the batch-norm statistics re-estimated at the end of training, which the
-    checkpoints do not; a run still going (or stopped early) is loaded from its latest checkpoint.
-    """
-    final = os.path.join(run_dir, "model.keras")
-    latest = tf.train.latest_checkpoint(os.path.join(run_dir, run_folder.CHECKPOINT_SUBDIR))
-    if not os.path.isfile(final):
-        return None
-    if latest is None or os.path.getmtime(final) >= os.path.getmtime(latest + ".index"):
-        return final
-    return None
 
 
 def shipped_model_path():
@@ -86,9 +58,9 @@ def load_vae(path=None, vae_def=None, latent_var_size=None):
         # Checked before restoring so a mismatch is reported as such, not as a failed restore.
         _check_requested(config["vae_def"], config["latent_var_size"], vae_def, latent_var_size,
                          f"checkpoint in run folder {path}")
-        final = _final_model_of_run(path)
+        final = run_folder.final_model_file(path)
         if final:
-            vae = from_keras_model(_load_keras_file(final), f"loaded run folder {path}, final model.keras")
+            vae = from_keras_model(run_folder.load_keras_file(final), f"loaded run folder {path}, final model.keras")
         else:
             model, prefix = run_folder.load_model_from_run(path)
             vae = from_keras_model(model, f"loaded run folder {path}, checkpoint {os.path.basename(prefix)}")
@@ -96,7 +68,7 @@ def load_vae(path=None, vae_def=None, latent_var_size=None):
         vae = SavedModelVae(path)
         _check_requested(vae.vae_def, vae.latent_var_size, vae_def, latent_var_size, f"SavedModel {path}")
     elif os.path.isfile(path) and path.endswith(".keras"):
-        vae = from_keras_model(_load_keras_file(path), f"loaded .keras file {path}")
+        vae = from_keras_model(run_folder.load_keras_file(path), f"loaded .keras file {path}")
         _check_requested(vae.vae_def, vae.latent_var_size, vae_def, latent_var_size, f".keras file {path}")
     elif os.path.isdir(path):
         raise ValueError(f"{path} is neither a training run folder (no {run_folder.MODEL_CONFIG_FILE}) "

@@ -152,7 +152,7 @@ class TrainConfig:
         if self.resolved_dataset() != "synthetic" and not self.data_dir:
             raise ValueError(f"--dataset={self.resolved_dataset()} needs --data_dir")
         if self.reconstruction_loss_type == "PERCEPTUAL":
-            resolve_layer_names(self.perceptual_model, self.resolved_loss_features())
+            self.feature_layers()
         if self.identity_weight and (self.reconstruction_loss_type != "PERCEPTUAL"
                                      or self.perceptual_model != "facenet"):
             raise ValueError("--identity_weight needs --reconstruction_loss_type=PERCEPTUAL with "

@@ -18,6 +18,7 @@ import json
 import os
 import tempfile
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -200,3 +201,29 @@ def load_model_from_run(run_dir):
     model = DfcVae(**read_model_config(run_dir))
     prefix = TrainingCheckpoints(run_dir, model).restore_latest(require=True)
     return model, prefix
+
+
+def load_keras_file(path):
+    """Return the ``DfcVae`` of a ``.keras`` file; ValueError naming ``path`` when it is unreadable or another model."""
+    try:
+        model = keras.models.load_model(path, safe_mode=True)
+    except Exception as error:
+        raise ValueError(f"could not load the Keras model file {path}: {error}") from error
+    if not isinstance(model, DfcVae):
+        raise ValueError(f"{path} holds a {type(model).__name__}, not a facenet_vae DfcVae")
+    return model
+
+
+def final_model_file(run_dir):
+    """Return the run's ``model.keras`` when it was written after its latest checkpoint (a finished run), else None.
+
+    The final file holds the batch-norm statistics re-estimated at the end of training, which the
+    checkpoints do not; a run still going (or stopped early) is loaded from its latest checkpoint.
+    """
+    final = os.path.join(run_dir, "model.keras")
+    latest = tf.train.latest_checkpoint(os.path.join(run_dir, CHECKPOINT_SUBDIR))
+    if not os.path.isfile(final):
+        return None
+    if latest is None or os.path.getmtime(final) >= os.path.getmtime(latest + ".index"):
+        return final
+    return None

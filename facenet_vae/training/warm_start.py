@@ -2,9 +2,6 @@
 import logging
 import os
 
-import keras
-
-from facenet_vae.model import DfcVae
 from facenet_vae.training import run_folder
 
 log = logging.getLogger(__name__)
@@ -15,28 +12,19 @@ class PretrainedModelError(ValueError):
 
 
 def _read_model(path):
-    """Return the ``DfcVae`` saved at ``path``: a ``.keras`` file, or a run folder's final model or checkpoint."""
-    if os.path.isdir(path):
-        if not run_folder.is_run_folder(path):
-            raise PretrainedModelError(f"--pretrained_model={path}: a folder that is not a training run folder")
-        final = os.path.join(path, "model.keras")
-        if not os.path.isfile(final):
-            try:
-                return run_folder.load_model_from_run(path)[0]
-            except Exception as error:
-                raise PretrainedModelError(f"--pretrained_model={path}: no model.keras and no readable "
-                                           f"checkpoint ({error})") from error
-        path = final
-    if not os.path.isfile(path):
-        raise PretrainedModelError(f"--pretrained_model={path}: no such file or run folder")
+    """Return the ``DfcVae`` saved at ``path``: a ``.keras`` file, or a run folder's final model or latest checkpoint.
+
+    A run folder is read as ``generate`` reads it (``run_folder.final_model_file``).
+    """
+    if os.path.isdir(path) and not run_folder.is_run_folder(path):
+        raise PretrainedModelError(f"--pretrained_model={path}: a folder that is not a training run folder")
     try:
-        model = keras.models.load_model(path, safe_mode=True)
-    except Exception as error:
-        raise PretrainedModelError(f"--pretrained_model={path}: not a readable Keras model file "
-                                   f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})") from error
-    if not isinstance(model, DfcVae):
-        raise PretrainedModelError(f"--pretrained_model={path}: holds a {type(model).__name__}, not a DfcVae")
-    return model
+        if os.path.isdir(path):
+            final = run_folder.final_model_file(path)
+            return run_folder.load_keras_file(final) if final else run_folder.load_model_from_run(path)[0]
+        return run_folder.load_keras_file(path)
+    except (OSError, ValueError) as error:
+        raise PretrainedModelError(f"--pretrained_model={path}: {error}") from error
 
 
 def load_pretrained_weights(vae, path):
