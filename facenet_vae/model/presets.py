@@ -43,14 +43,20 @@ def preset_model_path(preset=DEFAULT_PRESET):
 
 def load_preset(preset, model_class):
     """Return the ``model_class`` model stored in ``preset`` (ValueError when the file holds another class)."""
+    return load_model_file(preset_model_path(preset), model_class)
+
+
+def load_model_file(path, model_class):
+    """Return the ``model_class`` model of the ``.keras`` file ``path``; ValueError naming ``path`` when it is
+    unreadable or holds another class."""
     import keras  # noqa: PLC0415 (naming a preset loads no TensorFlow; loading it does)
-    path = preset_model_path(preset)
     try:
         model = keras.models.load_model(path, safe_mode=True)
     except Exception as error:
         raise ValueError(f"could not load the Keras model file {path}: {error}") from error
     if not isinstance(model, model_class):
-        raise ValueError(f"{path} holds a {type(model).__name__}, not a {model_class.__name__}")
+        raise ValueError(f"{path} holds a {type(model).__name__}, not a {model_class.__module__.split('.')[0]} "
+                         f"{model_class.__name__}")
     return model
 
 

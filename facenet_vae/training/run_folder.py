@@ -18,13 +18,13 @@ import json
 import os
 import tempfile
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from facenet_vae.atomic_files import expand, is_remote, join, read_text, save_keras_model, write_file
 from facenet_vae.model.framing import Framing
 from facenet_vae.model import DfcVae
+from facenet_vae.model.presets import load_model_file
 from facenet_vae.settings import RUN_FLAGS_FILE
 
 CHECKPOINT_SUBDIR = "checkpoints"
@@ -205,13 +205,7 @@ def load_model_from_run(run_dir):
 
 def load_keras_file(path):
     """Return the ``DfcVae`` of a ``.keras`` file; ValueError naming ``path`` when it is unreadable or another model."""
-    try:
-        model = keras.models.load_model(path, safe_mode=True)
-    except Exception as error:
-        raise ValueError(f"could not load the Keras model file {path}: {error}") from error
-    if not isinstance(model, DfcVae):
-        raise ValueError(f"{path} holds a {type(model).__name__}, not a facenet_vae DfcVae")
-    return model
+    return load_model_file(path, DfcVae)
 
 
 def final_model_file(run_dir):
