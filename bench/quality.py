@@ -1,6 +1,6 @@
 """Does the default training recipe learn at least as well as a plain PyTorch model of the same graph?
 
-    python bench/quality.py --steps=800 --batch_size=64                # the issue's budget (~1 h on 2 CPU cores)
+    python bench/quality.py --steps=800 --batch_size=64 --output_dir=quality800   # the issue's budget (hours on 2 CPU cores)
     python bench/quality.py --steps=30 --configs=plain --max_held_out=200   # a quick check
 
 For each objective of ``OBJECTIVES`` named by ``--configs`` (``plain``: KL + 0.5 x squared error in
@@ -17,6 +17,13 @@ prints our figure minus the peer's. The evaluation's identity and realism sectio
 gives the second table; PCA with 100 components on the pixels and real photos are its reference rows.
 The pixel weight 1.67e-4 on 0..255 pixels is the peer's 0.5 on normalised pixels (0.5 / mean
 channel variance of facenet's constants).
+
+The full budget takes longer than a working session on a CPU (each FaceNet-stem training is about an
+hour on 2 cores), so with ``--output_dir`` a run can be stopped and continued: the same command again
+keeps each finished row (``rows/``), resumes our stopped training from its last checkpoint (every 100
+steps; the resumed part reshuffles with another seed, as ``--resume`` does) and restarts a stopped
+peer training (the peer has no checkpoints; its trained weights are kept for scoring). Other settings
+in the same folder are refused. The table then holds every row, trained with the same settings.
 """
 import dataclasses
 import importlib.util
@@ -34,7 +41,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from shared_data import require, shared_path  # noqa: E402  (bench/ is the script's folder)
+from quality_tables import identity_figures, table  # noqa: E402  (bench/ is the script's folder)
+from row_store import RowStore  # noqa: E402
+from shared_data import require, shared_path  # noqa: E402
 
 from facenet_vae.training.choices import (FACENET_STEM_LAYERS, RECIPE_BETA, RECIPE_LOSS_REDUCTION,  # noqa: E402
                                           RECIPE_PIXEL_WEIGHT)  # (no TensorFlow)
@@ -43,7 +52,9 @@ FACES = shared_path("data", "celeba_subset.npz")
 FACENET_STEM = shared_path("models", "facenet_keras_stem.h5")
 PEER = shared_path("peers", "torch_dfc_vae_quality.py")
 PIXEL_WEIGHT_OF_PEER = 1.67e-4
-IMAGE_SETS = ("reconstructions", "fitted_samples", "prior_samples")
+SAVE_EVERY_N_STEPS = 100   # a stopped run loses at most this many steps of each of our trainings
+# The flags that change what a row measures: a run continued in the same --output_dir must repeat them.
+ROW_SETTINGS = ("steps", "batch_size", "seed", "our_schedule", "max_held_out")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,15 +108,19 @@ flags.DEFINE_integer("max_held_out", None, "Evaluate on a seeded subset of at mo
 flags.DEFINE_enum("our_schedule", "default", ["default", "cosine"],
                   "Our learning rate: default (constant Adam 5e-4, as facenet and the peer train) or cosine "
                   "(2% warm-up to 1e-3, then cosine decay to 0): an ablation of the schedule alone.")
-flags.DEFINE_string("output_dir", None, "Where run folders, reports and summary.json/md go (default: a temp folder).")
+flags.DEFINE_string("output_dir", None, "Where run folders, reports, finished rows and summary.json/md go (default: a "
+                    "temp folder). Run again with the same folder and settings to continue a stopped run: finished "
+                    "rows are kept, our stopped training resumes from its last checkpoint, a stopped peer restarts.")
 
 
-def our_config(name, train_npz, output_dir):
-    """Return the TrainConfig of the project's default recipe for objective ``name``."""
+def our_config(name, train_npz, output_dir, resume=False):
+    """Return the TrainConfig of the project's default recipe for objective ``name`` (``resume``: continue its run)."""
     from facenet_vae.training import TrainConfig
-    common = dict(dataset="npz", data_dir=train_npz, max_nrof_steps=FLAGS.steps, save_every_n_steps=FLAGS.steps,
-                  batch_size=FLAGS.batch_size, models_base_dir=os.path.join(output_dir, "runs", name), verbose=0,
-                  export_saved_model=False, seed=FLAGS.seed, loss_reduction="mean")
+    run = dict(resume=os.path.join(output_dir, "runs", name)) if resume else dict(
+        models_base_dir=os.path.join(output_dir, "runs"), run_name=name)
+    common = dict(dataset="npz", data_dir=train_npz, max_nrof_steps=FLAGS.steps,
+                  save_every_n_steps=min(FLAGS.steps, SAVE_EVERY_N_STEPS), batch_size=FLAGS.batch_size, verbose=0,
+                  export_saved_model=False, seed=FLAGS.seed, loss_reduction="mean", **run)
     if FLAGS.our_schedule == "cosine":
         common.update(learning_rate_schedule="cosine", initial_learning_rate=1e-3)
     return TrainConfig(**{**common, **OBJECTIVES[name].our_settings()})
@@ -164,29 +179,6 @@ def evaluate(vae, name, output_dir):
     return figures
 
 
-def identity_figures(row):
-    """Return the flat identity and realism figures of one row of the evaluation's identity_realism section."""
-    mean = lambda cell: None if cell is None else cell["mean"]  # noqa: E731
-    return {"label": row["label"], "psnr": mean(row["psnr"]), "cosine": mean(row["identity_cosine"]),
-            "auc": row["verification_auc"], "auc_se": row["verification_auc_standard_error"],
-            "rank1": mean(row["rank1"]), "lpips": mean(row["lpips"]),
-            **{f"ffd_{kind}": row["ffd_x100"][kind] for kind in IMAGE_SETS},
-            **{f"vgg_{kind}": row["vgg_frechet"][kind] for kind in IMAGE_SETS}}
-
-
-def paired_difference(ours_dir, peer_dir, key):
-    """Return (mean, standard error) of ours minus the peer's per-face ``key`` ("psnr", "attribute_accuracy").
-
-    Both evaluations score the same held-out faces in the same order, so the difference is taken face
-    by face; its standard error is the sampling noise of the held-out faces (not of the training seed).
-    """
-    from facenet_vae.evaluation.metrics import standard_error
-    with np.load(os.path.join(ours_dir, "per_face.npz")) as ours, \
-            np.load(os.path.join(peer_dir, "per_face.npz")) as peer:
-        difference = ours[key].astype(np.float64) - peer[key].astype(np.float64)
-    return float(difference.mean()), standard_error(difference)
-
-
 def write_training_partition(folder):
     """Write the partition-0 rows of the shared npz to ``folder``; returns (path, images)."""
     with np.load(FACES) as data:
@@ -198,90 +190,76 @@ def write_training_partition(folder):
     return path, arrays["images"]
 
 
-def _number(value, digits):
-    return "n/a" if value is None else f"{value:.{digits}f}"
+def our_row(name, store, train_npz, output_dir):
+    """Return the row of our model for objective ``name``: trained (or its stopped training resumed) and scored once."""
+    from facenet_vae.generation.loading import load_vae
+    from facenet_vae.training import train
+    from facenet_vae.training.run_folder import final_model_file
+    key = f"ours_{name}"
+    if store.get(key):
+        return store.get(key)
+    run_dir = os.path.join(output_dir, "runs", name)
+    if not (os.path.isdir(run_dir) and final_model_file(run_dir)):
+        stopped_earlier = os.path.isdir(run_dir)
+        started = time.perf_counter()
+        train(our_config(name, train_npz, output_dir, resume=stopped_earlier))
+        store.put(f"trained_{key}", {"train_seconds": None if stopped_earlier else time.perf_counter() - started})
+    figures = evaluate(load_vae(os.path.join(run_dir, "model.keras")), key, output_dir)
+    row = dict(objective=name, model="facenet-vae", **(store.get(f"trained_{key}") or {"train_seconds": None}),
+               **figures)
+    store.put(key, row)
+    logging.info("ours %s: %s", name, figures)
+    return row
 
 
-def table(rows, references):
-    """Return the Markdown comparison tables: training figures, then identity and realism with reference rows."""
-    lines = ["| objective | model | PSNR (dB) | probe | Smiling edit k=1 | others flipped | KL | train min |",
-             "|---|---|---|---|---|---|---|---|"]
-    for row in rows:
-        lines.append(f"| {row['objective']} | {row['model']} | {row['psnr']:.2f} | {row['probe']:.3f} | "
-                     f"{row['smiling']:.3f} | {row['others_flipped']:.3f} | {row['kl']:.0f} | "
-                     f"{row['train_seconds'] / 60:.1f} |")
-    by = {(r["objective"], r["model"]): r for r in rows}
-    pairs = [(objective, by.get((objective, "facenet-vae")), by.get((objective, "PyTorch peer")))
-             for objective in dict.fromkeys(r["objective"] for r in rows)]
-    for objective, ours, peer in pairs:
-        if ours and peer:
-            psnr = paired_difference(ours["report_dir"], peer["report_dir"], "psnr")
-            probe = paired_difference(ours["report_dir"], peer["report_dir"], "attribute_accuracy")
-            lines.append(f"| {objective} | **ours - peer** (± paired standard error) | {psnr[0]:+.2f} ± {psnr[1]:.2f} | "
-                         f"{probe[0]:+.3f} ± {probe[1]:.3f} | {ours['smiling'] - peer['smiling']:+.3f} | "
-                         f"{ours['others_flipped'] - peer['others_flipped']:+.3f} | | |")
-    pca = references.get("pca_pixels")
-    if pca:
-        lines.append(f"| reference | {pca['label']} | {pca['psnr']:.2f} | {references['pca_probe']:.3f} | | | | |")
-    lines += ["", "| objective | model | identity cosine | AUC | rank-1 | Smiling identity kept | LPIPS | "
-              "FFD x100 rec. | FFD x100 fitted | FFD x100 N(0, I) | VGG16 FD rec. | VGG16 FD fitted | "
-              "VGG16 FD N(0, I) |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+def peer_row(name, store, peer, train_images, output_dir):
+    """Return the row of the PyTorch peer for objective ``name``; its weights are kept, so only the scoring reruns."""
+    import torch
 
-    def identity_row(objective, model, figures, kept=None):
-        cells = [_number(figures["cosine"], 3), _number(figures["auc"], 4), _number(figures["rank1"], 3),
-                 _number(kept, 3), _number(figures["lpips"], 3)]
-        cells += [_number(figures[f"ffd_{kind}"], 2) for kind in IMAGE_SETS]
-        cells += [_number(figures[f"vgg_{kind}"], 2) for kind in IMAGE_SETS]
-        return f"| {objective} | {model} | " + " | ".join(cells) + " |"
-
-    for row in rows:
-        lines.append(identity_row(row["objective"], row["model"], row["identity"], row["smiling_identity_kept"]))
-    for objective, ours, peer in pairs:
-        if ours and peer:
-            cosine = paired_difference(ours["report_dir"], peer["report_dir"], "identity_cosine")
-            lpips = paired_difference(ours["report_dir"], peer["report_dir"], "lpips")
-            lines.append(f"| {objective} | **ours - peer** (± paired standard error) | {cosine[0]:+.3f} ± "
-                         f"{cosine[1]:.3f} | | | | {lpips[0]:+.3f} ± {lpips[1]:.3f} | | | | | | |")
-    for key in ("pca_pixels", "real_photos"):
-        if references.get(key):
-            lines.append(identity_row("reference", references[key]["label"], references[key]))
-    return "\n".join(lines)
+    from facenet_vae.atomic_files import atomic_path
+    key = f"peer_{name}"
+    if store.get(key):
+        return store.get(key)
+    weights = os.path.join(output_dir, f"{key}.pt")
+    trained = store.get(f"trained_{key}")
+    if trained and os.path.isfile(weights):
+        model = peer.Vae()
+        model.load_state_dict(torch.load(weights))
+        model.eval()
+    else:   # the peer trains in one call: a stopped peer training starts again
+        started = time.perf_counter()
+        model = peer.train(train_images, steps=FLAGS.steps, batch_size=FLAGS.batch_size,
+                           mode=OBJECTIVES[name].peer_mode, seed=FLAGS.seed, log_every=0)
+        trained = {"train_seconds": time.perf_counter() - started}
+        with atomic_path(weights) as partial:
+            torch.save(model.state_dict(), partial)
+        store.put(f"trained_{key}", trained)
+    figures = evaluate(peer_as_loaded_vae(peer, model), key, output_dir)
+    row = dict(objective=name, model="PyTorch peer", **trained, **figures)
+    store.put(key, row)
+    logging.info("peer %s: %s", name, figures)
+    return row
 
 
 def main(argv):
     del argv
     import keras
-
-    from facenet_vae.generation.loading import load_vae
-    from facenet_vae.training import train
     for name in FLAGS.configs:
         if name not in OBJECTIVES:
             raise app.UsageError(f"unknown config {name!r}; choose from {', '.join(OBJECTIVES)}")
     require(FACES, FACENET_STEM, *([PEER] if FLAGS.peers else []))
     output_dir = FLAGS.output_dir or tempfile.mkdtemp(prefix="quality-bench-")
-    os.makedirs(output_dir, exist_ok=True)
+    store = RowStore(output_dir, {name: getattr(FLAGS, name) for name in ROW_SETTINGS})
     peer = load_peer() if FLAGS.peers else None
-    rows, references = [], {}
+    rows = []
     with tempfile.TemporaryDirectory() as scratch:
         train_npz, train_images = write_training_partition(scratch)
         for name in FLAGS.configs:
             keras.backend.clear_session()
-            started = time.perf_counter()
-            run_dir = train(our_config(name, train_npz, output_dir))
-            seconds = time.perf_counter() - started
-            figures = evaluate(load_vae(os.path.join(run_dir, "model.keras")), f"ours_{name}", output_dir)
-            rows.append(dict(objective=name, model="facenet-vae", train_seconds=seconds, **figures))
-            references = references or {"pca_probe": figures["pca_probe"], **figures["references"]}
-            logging.info("ours %s: %s", name, figures)
-            if OBJECTIVES[name].peer_mode is None or not FLAGS.peers:
-                continue
-            started = time.perf_counter()
-            peer_model = peer.train(train_images, steps=FLAGS.steps, batch_size=FLAGS.batch_size, mode=OBJECTIVES[name].peer_mode,
-                                    seed=FLAGS.seed, log_every=0)
-            seconds = time.perf_counter() - started
-            figures = evaluate(peer_as_loaded_vae(peer, peer_model), f"peer_{name}", output_dir)
-            rows.append(dict(objective=name, model="PyTorch peer", train_seconds=seconds, **figures))
-            logging.info("peer %s: %s", name, figures)
+            rows.append(our_row(name, store, train_npz, output_dir))
+            if OBJECTIVES[name].peer_mode is not None and FLAGS.peers:
+                rows.append(peer_row(name, store, peer, train_images, output_dir))
+    references = {"pca_probe": rows[0]["pca_probe"], **rows[0]["references"]}
     text = table(rows, references)
     description = (f"dfc_vae_resnet, {FLAGS.steps} steps of batch {FLAGS.batch_size} (seed {FLAGS.seed}) on the 3,720 "
                    f"partition-0 faces of {FACES.name}; evaluated on partitions 1 and 2 "
