@@ -113,11 +113,12 @@ flags.DEFINE_string("output_dir", None, "Where run folders, reports, finished ro
                     "rows are kept, our stopped training resumes from its last checkpoint, a stopped peer restarts.")
 
 
-def our_config(name, train_npz, output_dir, resume=False):
-    """Return the TrainConfig of the project's default recipe for objective ``name`` (``resume``: continue its run)."""
+def our_config(name, train_npz, run_dir, resume=False):
+    """Return the TrainConfig of the project's default recipe for objective ``name``, training in ``run_dir``
+    (``resume``: continue the run stopped there)."""
     from facenet_vae.training import TrainConfig
-    run = dict(resume=os.path.join(output_dir, "runs", name)) if resume else dict(
-        models_base_dir=os.path.join(output_dir, "runs"), run_name=name)
+    run = dict(resume=run_dir) if resume else dict(models_base_dir=os.path.dirname(run_dir),
+                                                   run_name=os.path.basename(run_dir))
     common = dict(dataset="npz", data_dir=train_npz, max_nrof_steps=FLAGS.steps,
                   save_every_n_steps=min(FLAGS.steps, SAVE_EVERY_N_STEPS), batch_size=FLAGS.batch_size, verbose=0,
                   export_saved_model=False, seed=FLAGS.seed, loss_reduction="mean", **run)
@@ -196,13 +197,14 @@ def our_row(name, store, train_npz, output_dir):
     from facenet_vae.training import train
     from facenet_vae.training.run_folder import final_model_file
     key = f"ours_{name}"
-    if store.get(key):
-        return store.get(key)
+    row = store.get(key)
+    if row:
+        return row
     run_dir = os.path.join(output_dir, "runs", name)
     if not (os.path.isdir(run_dir) and final_model_file(run_dir)):
         stopped_earlier = os.path.isdir(run_dir)
         started = time.perf_counter()
-        train(our_config(name, train_npz, output_dir, resume=stopped_earlier))
+        train(our_config(name, train_npz, run_dir, resume=stopped_earlier))
         store.put(f"trained_{key}", {"train_seconds": None if stopped_earlier else time.perf_counter() - started})
     figures = evaluate(load_vae(os.path.join(run_dir, "model.keras")), key, output_dir)
     row = dict(objective=name, model="facenet-vae", **(store.get(f"trained_{key}") or {"train_seconds": None}),
@@ -218,8 +220,9 @@ def peer_row(name, store, peer, train_images, output_dir):
 
     from facenet_vae.atomic_files import atomic_path
     key = f"peer_{name}"
-    if store.get(key):
-        return store.get(key)
+    row = store.get(key)
+    if row:
+        return row
     weights = os.path.join(output_dir, f"{key}.pt")
     trained = store.get(f"trained_{key}")
     if trained and os.path.isfile(weights):
