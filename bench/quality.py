@@ -4,15 +4,19 @@
     python bench/quality.py --steps=30 --configs=plain --max_held_out=200   # a quick check
 
 For each objective of ``OBJECTIVES`` named by ``--configs`` (``plain``: KL + 0.5 x squared error in
-facenet's normalised space, per sample; ``facenet``: KL + 0.5 x FaceNet-stem feature error, per
-sample; ``dfc``, ``vgg123``, ``dfc_embedding``: candidates the peer has no mode for, which train ours
-only; default plain, facenet, dfc) trains in one run, on the 3,720 partition-0 faces of the CelebA
-subset, with the same steps, batch and seed:
+facenet's normalised space, per sample; ``facenet_fixed``: KL + 0.5 x FaceNet-stem feature error, per
+sample, the stem fed (pixels - 127.5) / 128 as the peer feeds it; ``dfc`` (the recipe), ``facenet``
+(facenet's own, the stem fed normalised images), ``dfc_fixed``, ``vgg123``, ``dfc_embedding``:
+objectives the peer has no mode for, which train ours only; default plain, dfc, facenet,
+facenet_fixed) trains in one run, on the 3,720 partition-0 faces of the CelebA subset, with the same
+steps, batch and seed:
   - this project's default recipe through ``facenet_vae.training.train`` (what train_vae.py runs);
   - the PyTorch quality peer (``$FACENET_VAE_DATA/peers/torch_dfc_vae_quality.py``: PyTorch's default
     init, Adam 5e-4, random flips).
 Both are scored by this project's evaluation (``facenet_vae.evaluation``) on the 1,230 faces of
-partitions 1 and 2, as trained (no batch-norm re-estimation at evaluation time), and the table
+partitions 1 and 2, as trained (ours with its batch-norm statistics re-estimated at the end of
+training, train_vae.py's default; --norecalibrate_batch_norm: facenet's moving averages, which the
+peer keeps too, though its output layer has no batch norm), and the table
 prints our figure minus the peer's. The evaluation's identity and realism section (docs/metrics.md)
 gives the second table; PCA with 100 components on the pixels and real photos are its reference rows.
 The pixel weight 1.67e-4 on 0..255 pixels is the peer's 0.5 on normalised pixels (0.5 / mean
@@ -25,7 +29,6 @@ steps; the resumed part reshuffles with another seed, as ``--resume`` does) and 
 peer training (the peer has no checkpoints; its trained weights are kept for scoring). Other settings
 in the same folder are refused. The table then holds every row, trained with the same settings.
 """
-import dataclasses
 import importlib.util
 import json
 import os
@@ -33,7 +36,6 @@ import pathlib
 import sys
 import tempfile
 import time
-from typing import Callable, Optional
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
@@ -43,64 +45,19 @@ from absl import app, flags, logging  # noqa: E402
 
 from quality_tables import identity_figures, table  # noqa: E402  (bench/ is the script's folder)
 from row_store import RowStore  # noqa: E402
+from quality_objectives import FACENET_STEM, OBJECTIVES  # noqa: E402
 from shared_data import require, shared_path  # noqa: E402
 
-from facenet_vae.training.choices import (FACENET_STEM_LAYERS, RECIPE_BETA, RECIPE_LOSS_REDUCTION,  # noqa: E402
-                                          RECIPE_PIXEL_WEIGHT)  # (no TensorFlow)
-
 FACES = shared_path("data", "celeba_subset.npz")
-FACENET_STEM = shared_path("models", "facenet_keras_stem.h5")
 PEER = shared_path("peers", "torch_dfc_vae_quality.py")
-PIXEL_WEIGHT_OF_PEER = 1.67e-4
 SAVE_EVERY_N_STEPS = 100   # a stopped run loses at most this many steps of each of our trainings
 # The flags that change what a row measures: a run continued in the same --output_dir must repeat them.
-ROW_SETTINGS = ("steps", "batch_size", "seed", "our_schedule", "max_held_out")
-
-
-@dataclasses.dataclass(frozen=True)
-class Objective:
-    """One comparable objective: our TrainConfig overrides (a function of the shared arguments) and the peer's mode.
-
-    ``peer_mode`` None: the peer has no such objective, and only our model is trained and scored.
-    Add a recipe by adding an entry to OBJECTIVES; ``--configs`` accepts its name.
-    """
-    our_settings: Callable
-    peer_mode: Optional[str]
-    description: str
-
-
-def _facenet_objective(**settings):
-    """Return a function giving our settings for a PERCEPTUAL objective on facenet's stem, plus ``settings``."""
-    return lambda: dict(reconstruction_loss_type="PERCEPTUAL", perceptual_model="facenet",
-                        perceptual_weights=str(FACENET_STEM), **settings)
-
-
-# The DFC recipe (train_vae.py's default objective): the stem term about equal to the pixel term at a
-# trained model's error.
-RECIPE = dict(beta=RECIPE_BETA, pixel_weight=RECIPE_PIXEL_WEIGHT, loss_reduction=RECIPE_LOSS_REDUCTION)
-
-OBJECTIVES = {
-    "plain": Objective(lambda: dict(reconstruction_loss_type="PLAIN", pixel_weight=PIXEL_WEIGHT_OF_PEER), "plain",
-                       "KL + 0.5 x squared error in facenet's normalised space, per sample"),
-    "facenet": Objective(_facenet_objective(beta=0.5, pixel_weight=0.0), "facenet", "KL + 0.5 x FaceNet-stem feature error, per sample"),
-    # Candidates the peer has no objective for: each trains ours only; run them beside "plain".
-    "dfc": Objective(_facenet_objective(**RECIPE), None,
-                     f"the DFC recipe: KL + {RECIPE['beta']} x FaceNet-stem features + {RECIPE['pixel_weight']} x "
-                     "pixel error, per sample"),
-    "vgg123": Objective(lambda: dict(reconstruction_loss_type="PERCEPTUAL", perceptual_model="vgg16",
-                                     loss_features="vgg123", perceptual_weights="imagenet", beta=0.5,
-                                     pixel_weight=0.0), None,
-                        "Hou's: KL + 0.5 x ImageNet VGG16 relu1_1, relu2_1, relu3_1 error, per sample"),
-    "dfc_embedding": Objective(
-        lambda: {**_facenet_objective(**RECIPE)(), "perceptual_weights": "imagenet",
-                 "loss_features": ",".join(FACENET_STEM_LAYERS + ("embedding",))}, None,
-        "the DFC recipe plus facenet-msceleb's embedding (1 - cosine) beside its stem"),
-}
+ROW_SETTINGS = ("steps", "batch_size", "seed", "our_schedule", "max_held_out", "recalibrate_batch_norm")
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("steps", 800, "Training steps for each model.")
 flags.DEFINE_integer("batch_size", 64, "Training batch size.")
-flags.DEFINE_list("configs", ["plain", "facenet", "dfc"], f"Objectives, from: {', '.join(OBJECTIVES)}.")
+flags.DEFINE_list("configs", ["plain", "dfc", "facenet", "facenet_fixed"], f"Objectives, from: {', '.join(OBJECTIVES)}.")
 flags.DEFINE_integer("seed", 0, "Seed of both trainings.")
 flags.DEFINE_bool("peers", True, "Train and score the PyTorch peer for each objective it has (--nopeers: ours only, "
                   "for comparing objectives when the peer figures are already known).")
@@ -108,6 +65,8 @@ flags.DEFINE_integer("max_held_out", None, "Evaluate on a seeded subset of at mo
 flags.DEFINE_enum("our_schedule", "default", ["default", "cosine"],
                   "Our learning rate: default (constant Adam 5e-4, as facenet and the peer train) or cosine "
                   "(2% warm-up to 1e-3, then cosine decay to 0): an ablation of the schedule alone.")
+flags.DEFINE_bool("recalibrate_batch_norm", True, "Ours: re-estimate batch-norm statistics at the end of training "
+                  "(train_vae.py's default); --norecalibrate_batch_norm keeps facenet's moving averages.")
 flags.DEFINE_string("output_dir", None, "Where run folders, reports, finished rows and summary.json/md go (default: a "
                     "temp folder). Run again with the same folder and settings to continue a stopped run: finished "
                     "rows are kept, our stopped training resumes from its last checkpoint, a stopped peer restarts.")
@@ -121,7 +80,8 @@ def our_config(name, train_npz, run_dir, resume=False):
                                                    run_name=os.path.basename(run_dir))
     common = dict(dataset="npz", data_dir=train_npz, max_nrof_steps=FLAGS.steps,
                   save_every_n_steps=min(FLAGS.steps, SAVE_EVERY_N_STEPS), batch_size=FLAGS.batch_size, verbose=0,
-                  export_saved_model=False, seed=FLAGS.seed, loss_reduction="mean", **run)
+                  export_saved_model=False, seed=FLAGS.seed, loss_reduction="mean",
+                  recalibrate_batch_norm=FLAGS.recalibrate_batch_norm, **run)
     if FLAGS.our_schedule == "cosine":
         common.update(learning_rate_schedule="cosine", initial_learning_rate=1e-3)
     return TrainConfig(**{**common, **OBJECTIVES[name].our_settings()})
@@ -264,7 +224,9 @@ def main(argv):
                 rows.append(peer_row(name, store, peer, train_images, output_dir))
     references = {"pca_probe": rows[0]["pca_probe"], **rows[0]["references"]}
     text = table(rows, references)
-    description = (f"dfc_vae_resnet, {FLAGS.steps} steps of batch {FLAGS.batch_size} (seed {FLAGS.seed}) on the 3,720 "
+    batch_norm = "re-estimated at the end" if FLAGS.recalibrate_batch_norm else "facenet's moving averages"
+    description = (f"dfc_vae_resnet, {FLAGS.steps} steps of batch {FLAGS.batch_size} (seed {FLAGS.seed}; our batch-norm "
+                   f"statistics {batch_norm}) on the 3,720 "
                    f"partition-0 faces of {FACES.name}; evaluated on partitions 1 and 2 "
                    f"({FLAGS.max_held_out or 1230} faces). Probe: mean accuracy over the 40 attributes of a linear "
                    "classifier on standardised latent means. Smiling edit: fraction of held-out non-smiling faces "

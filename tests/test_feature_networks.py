@@ -300,6 +300,21 @@ def test_facenet_resizes_like_tf1_resize_images(facenet_extractor, faces_norm):
     assert facenet_extractor(faces_norm[:1])["Conv2d_1a_3x3"].shape == (1, 79, 79, 32)
 
 
+def test_facenet_fixed_standardization_feeds_pixels_minus_127_5_over_128(facenet_weights, celeba_npz):
+    pixels = celeba_npz["images"][:2].astype(np.float32)
+    fixed = fn.build_feature_extractor("facenet", None, facenet_weights, crop_size=None,
+                                       facenet_input="fixed_standardization")
+    fed = fixed.preprocess(pixels_to_normalized(pixels)).numpy()
+    np.testing.assert_allclose(fed, (pixels - 127.5) / 128.0, atol=2e-5)
+    # facenet's own input (the default) is the normalised image itself: a different objective.
+    normalized = pixels_to_normalized(pixels).numpy()
+    default = fn.build_feature_extractor("facenet", None, facenet_weights, crop_size=None)
+    np.testing.assert_allclose(default.preprocess(normalized).numpy(), normalized, atol=1e-6)
+    assert fed.std() < 0.6 * normalized.std()   # about 0.45: a smaller signal for the stem
+    with pytest.raises(ValueError, match="facenet_input 'prewhitened'"):
+        fn.build_feature_extractor("facenet", None, facenet_weights, crop_size=None, facenet_input="prewhitened")
+
+
 def test_facenet_weights_without_model_weights_group_and_missing_layers(tmp_path, facenet_weights):
     flat = tmp_path / "flat.h5"
     partial = tmp_path / "partial.h5"

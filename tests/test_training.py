@@ -12,6 +12,7 @@ import tensorflow as tf
 import facenet_vae
 from facenet_vae.model.normalization import pixels_to_normalized
 from facenet_vae.training import TrainConfig, run_folder, train
+from facenet_vae.training.batch_norm_calibration import batch_norm_layers
 from facenet_vae.training.callbacks import TrainingMonitor
 from facenet_vae.training.objective import Objective
 from facenet_vae.training.optimisation import make_learning_rate_schedule, make_optimizer, set_precision_policy
@@ -96,9 +97,32 @@ def test_run_folder_outputs(tmp_path):
     assert glob.glob(os.path.join(run_dir, "logs", "events.out.tfevents.*"))
     loaded = keras.models.load_model(os.path.join(run_dir, "model.keras"))
     restored, _ = run_folder.load_model_from_run(run_dir)
-    z = np.random.default_rng(0).normal(size=(2, 8)).astype("float32")
-    np.testing.assert_allclose(loaded.decode(z).numpy(), restored.decode(z).numpy(), atol=1e-5)
+    for final_variable, checkpoint_variable in zip(loaded.trainable_variables, restored.trainable_variables):
+        np.testing.assert_array_equal(final_variable.numpy(), checkpoint_variable.numpy())
     assert "reconstruction_loss_type: PLAIN" in open(os.path.join(run_dir, "arguments.txt")).read()
+
+
+def _moving_statistics(model):
+    return [np.concatenate([layer.moving_mean.numpy(), layer.moving_variance.numpy()])
+            for layer in batch_norm_layers(model)]
+
+
+def test_final_model_holds_re_estimated_batch_norm_statistics_and_facenets_is_one_flag_away(tmp_path):
+    # Default: model.keras gets the batch statistics of the final weights; the checkpoint keeps the
+    # moving averages (so a resume continues them) and the same trainable weights.
+    run_dir = train(_tiny_config(tmp_path, run_name="recalibrated"))
+    final = keras.models.load_model(os.path.join(run_dir, "model.keras"))
+    restored, _ = run_folder.load_model_from_run(run_dir)
+    for final_variable, checkpoint_variable in zip(final.trainable_variables, restored.trainable_variables):
+        np.testing.assert_array_equal(final_variable.numpy(), checkpoint_variable.numpy())
+    differences = [np.abs(a - b).max() for a, b in zip(_moving_statistics(final), _moving_statistics(restored))]
+    assert min(differences) > 1e-3   # after 4 steps the averages still hold much of their start (0, 1)
+    # --norecalibrate_batch_norm: facenet's moving averages are what model.keras holds.
+    run_dir = train(_tiny_config(tmp_path, run_name="moving_averages", recalibrate_batch_norm=False))
+    final = keras.models.load_model(os.path.join(run_dir, "model.keras"))
+    restored, _ = run_folder.load_model_from_run(run_dir)
+    for a, b in zip(_moving_statistics(final), _moving_statistics(restored)):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_keeps_last_three_checkpoints(tmp_path):
@@ -109,7 +133,8 @@ def test_keeps_last_three_checkpoints(tmp_path):
 
 
 def test_resume_continues_step_count_and_optimizer_state(tmp_path):
-    run_dir = train(_tiny_config(tmp_path, max_nrof_steps=4))
+    # facenet's moving averages in model.keras, so that it equals the last checkpoint exactly.
+    run_dir = train(_tiny_config(tmp_path, max_nrof_steps=4, recalibrate_batch_norm=False))
 
     # The restore path puts back exactly what was saved, optimizer moments included.
     model = facenet_vae.DfcVae("dfc_vae", 8)

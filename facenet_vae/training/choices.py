@@ -36,6 +36,9 @@ FACENET_LAYERS = (FACENET_STEM_LAYERS + ("Conv2d_3b_1x1", "Conv2d_4a_3x3", "Conv
                   + tuple(f"Block8_{i}" for i in range(1, 7)) + (FACENET_EMBEDDING,))
 DEFAULT_VGG_LAYERS = "vgg123"
 FEATURE_TARGETS = ("model_input", "crop")       # the model-size input resized up; facenet's full-size crop
+# What the FaceNet feature network is fed: facenet train_vae.py's normalised images (each channel over its
+# CelebA mean and stddev), or (pixels - 127.5) / 128, the fixed standardisation of facenet's 2018 models.
+FACENET_INPUTS = ("normalized", "fixed_standardization")
 MIXED_PRECISION = ("none", "float16", "bfloat16")
 LEARNING_RATE_SCHEDULES = ("cosine", "exponential")
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")

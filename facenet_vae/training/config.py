@@ -13,7 +13,7 @@ from facenet_vae.model.definitions import (DEFAULT_LATENT_VAR_SIZE, DEFAULT_VAE_
 from facenet_vae.settings import check_choices, setting
 from facenet_vae.training.feature_layers import resolve_layer_names
 from facenet_vae.training.choices import (DEFAULT_VGG_LAYERS, FACENET_BETA, FACENET_EMBEDDING, FACENET_LOSS_REDUCTION,
-                                          FACENET_STEM_LAYERS, FEATURE_NETWORKS, FEATURE_TARGETS,
+                                          FACENET_INPUTS, FACENET_STEM_LAYERS, FEATURE_NETWORKS, FEATURE_TARGETS,
                                           LEARNING_RATE_SCHEDULES, LOSS_TYPES, MIXED_PRECISION, PIXEL_SPACES,
                                           RECIPE_BETA, RECIPE_LOSS_REDUCTION, RECIPE_PIXEL_WEIGHT, REDUCTIONS,
                                           STRATEGIES, VERBOSITY)
@@ -52,8 +52,10 @@ class TrainConfig:
         "(a .keras file or a run folder), e.g. to fine-tune the shipped model with another objective; once the run has a "
         "checkpoint, --resume continues from it instead.", group="model")
     recalibrate_batch_norm: bool = setting(
-        False, "Re-estimate batch-norm statistics with the final weights before saving model.keras, instead of "
-        "facenet's 0.995 moving averages (which measured better after 800 steps or more).", group="model")
+        True, "Re-estimate batch-norm statistics with the final weights before saving model.keras (checkpoints keep "
+        "the moving averages). --norecalibrate_batch_norm: facenet's 0.995 moving averages, which lag the weights: "
+        "after 800 steps at a constant rate their faces were colour-shifted and less recognisable (docs/training.md).",
+        group="model")
     # -- objective
     reconstruction_loss_type: str = setting(
         "PERCEPTUAL", "PLAIN: pixel loss; PERCEPTUAL: deep-feature loss (facenet's default).", choices=LOSS_TYPES,
@@ -81,6 +83,10 @@ class TrainConfig:
         "face resized to the feature network's input size (any source); crop, the photo's crop at "
         "--crop_size before the resize to the model size, as facenet's train_vae.py (facenet network, "
         "photo sources only).", choices=FEATURE_TARGETS, group="objective")
+    facenet_input: str = setting(
+        "normalized", "What the FaceNet feature network is fed: normalized, facenet train_vae.py's normalised images "
+        "(each channel over its CelebA mean and stddev); fixed_standardization, (pixels - 127.5) / 128, the input "
+        "of facenet's 2018 models (as the PyTorch quality peer feeds it).", choices=FACENET_INPUTS, group="objective")
     alfa: float = setting(1.0, "Kullback-Leibler divergence loss factor.", group="objective", minimum=0.0,
                           finite=True)
     beta: Optional[float] = setting(

@@ -15,7 +15,8 @@ in facenet's normalised space (see ``normalization``) and returns ``{layer name:
   ``Mixed_7a``, ``Block8_<i>``: the unit's ReLU output) and ``embedding`` may be named too. The
   ``embedding`` feature is the L2-normalised 128-D embedding divided by sqrt(2), so that the
   objective's squared error of it is ``1 - cosine`` per image. As in ``train_vae.py``, the
-  normalised images are fed as they are (not prewhitened), resized to ``crop_size``.
+  normalised images are fed as they are (``facenet_input="normalized"``: not prewhitened), resized
+  to ``crop_size``; ``"fixed_standardization"`` feeds ``(pixels - 127.5) / 128`` instead.
 """
 import os
 
@@ -27,6 +28,7 @@ from absl import logging
 from facenet_vae.model.definitions import DEFAULT_CROP_SIZE
 from facenet_vae.model.normalization import IMG_MEAN, IMG_STDDEV
 from facenet_vae.training.choices import (FACENET_BN_DECAY, FACENET_BN_EPSILON, FACENET_EMBEDDING,  # noqa: F401
+                                          FACENET_INPUTS,
                                           FACENET_LAYERS, FACENET_STEM_LAYERS, FACENET_STEM_SPECS,
                                           FEATURE_NETWORKS)
 from facenet_vae.training.feature_layers import (VGG_LAYER_PRESETS, resolve_layer_names,  # noqa: F401
@@ -48,11 +50,12 @@ class FeatureExtractor(keras.Model):
 
     ``network`` is a functional model whose outputs are the features of ``layer_names`` in order.
     ``preprocessing`` (VGG only): "caffe" or "torch", what the VGG weights were trained on.
+    ``facenet_input`` (facenet only): one of ``FACENET_INPUTS`` (see the module doc).
     Nothing here is trainable and batch norm always runs in inference mode.
     """
 
     def __init__(self, network, network_name, layer_names, crop_size=None, preprocessing="caffe",
-                 **kwargs):
+                 facenet_input="normalized", **kwargs):
         # float32 so that Keras does not cast (mixed-precision) inputs to float16 before the
         # un-normalisation; the inner network's layers still compute in the global policy.
         kwargs.setdefault("dtype", "float32")
@@ -62,12 +65,17 @@ class FeatureExtractor(keras.Model):
         self.layer_names = list(layer_names)
         self.crop_size = crop_size
         self.preprocessing = preprocessing
+        if facenet_input not in FACENET_INPUTS:
+            raise ValueError(f"Unknown facenet_input {facenet_input!r}; choose one of {FACENET_INPUTS}")
+        self.facenet_input = facenet_input
         self.trainable = False
 
     def preprocess(self, images):
         """Return the float32 network input for normalised images (NHWC)."""
         images = tf.cast(images, tf.float32)
         if self.network_name == "facenet":
+            if self.facenet_input == "fixed_standardization":
+                images = (images * IMG_STDDEV + IMG_MEAN - 127.5) / 128.0
             side = self.crop_size
             if side is not None and tuple(images.shape[1:3]) != (side, side):
                 # train_vae.py's tf.image.resize_images: TF1 bilinear, no half-pixel centres.
@@ -88,7 +96,7 @@ class FeatureExtractor(keras.Model):
 
 
 def build_feature_extractor(network="vgg19", layers=None, weights="imagenet", crop_size=DEFAULT_CROP_SIZE,
-                            image_size=64):
+                            image_size=64, facenet_input="normalized"):
     """Return a frozen ``FeatureExtractor`` for ``network``, truncated after its deepest requested layer.
 
     ``layers``: see ``resolve_layer_names`` (None = the network's default).
@@ -101,6 +109,7 @@ def build_feature_extractor(network="vgg19", layers=None, weights="imagenet", cr
     whole network), or ``"random"`` (tests and benchmarks only).
     ``crop_size``: facenet only, the side its input is resized to (None: no resize).
     ``image_size``: the side of the VGG input (the VAE's image size; None: any size).
+    ``facenet_input``: facenet only, what it is fed (one of ``FACENET_INPUTS``; see the module doc).
     """
     names = resolve_layer_names(network, layers)
     weights = _check_weights_argument(network, weights)
@@ -109,7 +118,7 @@ def build_feature_extractor(network="vgg19", layers=None, weights="imagenet", cr
             model = _build_facenet_stem(names, weights, crop_size)
         else:
             model = _build_facenet_deep(names, weights, crop_size)
-        return FeatureExtractor(model, network, names, crop_size=crop_size,
+        return FeatureExtractor(model, network, names, crop_size=crop_size, facenet_input=facenet_input,
                                 name="feature_extractor_facenet")
     model, preprocessing = _build_vgg(network, names, weights, image_size)
     return FeatureExtractor(model, network, names, preprocessing=preprocessing,

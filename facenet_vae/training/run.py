@@ -36,7 +36,8 @@ def make_feature_extractor(config, image_size):
         return None
     return build_feature_extractor(
         config.perceptual_model, config.feature_layers(), weights=config.perceptual_weights,
-        crop_size=config.resolved_crop_size(), image_size=image_size)
+        crop_size=config.resolved_crop_size(), image_size=image_size,
+        facenet_input=config.facenet_input)
 
 
 def make_objective(config, image_size):
@@ -188,7 +189,8 @@ def describe_objective(config, objective):
     """Return a one-line description of the configured loss, for the log."""
     text = f"{config.reconstruction_loss_type}: {objective.describe()}"
     if objective.feature_network is not None:
-        text += f" [{config.perceptual_model}, weights={config.perceptual_weights}]"
+        fed = f", fed {config.facenet_input}" if config.perceptual_model == "facenet" else ""
+        text += f" [{config.perceptual_model}, weights={config.perceptual_weights}{fed}]"
     return text
 
 
