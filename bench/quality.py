@@ -212,7 +212,9 @@ def main(argv):
             raise app.UsageError(f"unknown config {name!r}; choose from {', '.join(OBJECTIVES)}")
     require(FACES, FACENET_STEM, *([PEER] if FLAGS.peers else []))
     output_dir = FLAGS.output_dir or tempfile.mkdtemp(prefix="quality-bench-")
-    store = RowStore(output_dir, {name: getattr(FLAGS, name) for name in ROW_SETTINGS})
+    # Folders started before --recalibrate_batch_norm existed hold rows of facenet's moving averages.
+    store = RowStore(output_dir, {name: getattr(FLAGS, name) for name in ROW_SETTINGS},
+                     unrecorded={"recalibrate_batch_norm": False})
     peer = load_peer() if FLAGS.peers else None
     rows = []
     with tempfile.TemporaryDirectory() as scratch:

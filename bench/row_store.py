@@ -23,13 +23,14 @@ ROWS_FOLDER = "rows"
 class RowStore:
     """Rows (JSON-serialisable dicts) by key, in ``<output_dir>/rows/<key>.json``."""
 
-    def __init__(self, output_dir, settings):
+    def __init__(self, output_dir, settings, unrecorded=None):
+        """``unrecorded``: the value each setting added since had in folders whose ``settings.json`` lacks it."""
         self.output_dir = output_dir
         os.makedirs(os.path.join(output_dir, ROWS_FOLDER), exist_ok=True)
         path = os.path.join(output_dir, SETTINGS_FILE)
         settings = json.loads(json.dumps(settings))   # as it reads back: tuples become lists
         if os.path.exists(path):
-            recorded = _read_json(path)
+            recorded = {**(unrecorded or {}), **_read_json(path)}
             changed = sorted(key for key in set(recorded) | set(settings) if recorded.get(key) != settings.get(key))
             if changed:
                 differences = ", ".join(f"{key}={recorded.get(key)!r} there, {settings.get(key)!r} now" for key in changed)

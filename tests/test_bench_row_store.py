@@ -41,3 +41,13 @@ def test_an_unreadable_row_is_named_and_a_key_must_be_a_file_name(tmp_path):
         store.get("ours_dfc")
     with pytest.raises(ValueError, match="plain file name"):
         store.put("../escape", {})
+
+
+def test_a_setting_added_since_takes_its_old_value_in_folders_that_lack_it(tmp_path):
+    RowStore(str(tmp_path), SETTINGS).put("ours_plain", {"psnr": 21.5})
+    old = {"recalibrate_batch_norm": False}
+    # The folder's rows were made before the setting existed, that is with its old value.
+    store = RowStore(str(tmp_path), {**SETTINGS, "recalibrate_batch_norm": False}, unrecorded=old)
+    assert store.get("ours_plain") == {"psnr": 21.5}
+    with pytest.raises(SystemExit, match="recalibrate_batch_norm=False there, True now"):
+        RowStore(str(tmp_path), {**SETTINGS, "recalibrate_batch_norm": True}, unrecorded=old)

@@ -56,8 +56,9 @@ class EvaluationConfig:
         "not measured on synthetic faces.", group="evaluation")
     recalibrate_batch_norm: bool = setting(
         False, "Re-estimate batch-norm moving statistics on (up to 2000) training images before evaluating, for "
-        "briefly trained models whose moving averages still hold their initial values; the reconstruction with "
-        "the stored statistics is reported too. Keras models only.", group="evaluation")
+        "models holding facenet's moving averages, which lag the weights (a run still training, or trained with "
+        "--norecalibrate_batch_norm); the reconstruction with the stored statistics is reported too. Keras models "
+        "only.", group="evaluation")
     output_dir: str = setting("evaluation", "Where report.json, report.md and the figures are written.",
                               group="output")
     batch_size: int = setting(100, "Images per encoder/decoder batch.", group="run", minimum=1)
