@@ -5,7 +5,7 @@ from typing import Callable, Optional
 from shared_data import shared_path
 
 from facenet_vae.training.choices import (FACENET_STEM_LAYERS, RECIPE_BETA, RECIPE_LOSS_REDUCTION,
-                                          RECIPE_PIXEL_WEIGHT)  # (no TensorFlow)
+                                          RECIPE_PIXEL_WEIGHT, SHIPPED_BETA)  # (no TensorFlow)
 
 FACENET_STEM = shared_path("models", "facenet_keras_stem.h5")
 PIXEL_WEIGHT_OF_PEER = 1.67e-4   # the peer's 0.5 on normalised pixels (0.5 / mean channel variance)
@@ -46,10 +46,12 @@ OBJECTIVES = {
     "dfc": Objective(_facenet_objective(**RECIPE), None,
                      f"the DFC recipe: KL + {RECIPE['beta']} x FaceNet-stem features + {RECIPE['pixel_weight']} x "
                      "pixel error, per sample"),
+    "dfc_shipped": Objective(_facenet_objective(**{**RECIPE, "beta": SHIPPED_BETA}), None,
+                             f"the shipped model's recipe: as dfc, the features weighted {SHIPPED_BETA}"),
     # Candidates the peer has no objective for: each trains ours only; run them beside "plain".
-    "dfc_fixed": Objective(_facenet_objective(**{**RECIPE, "beta": 3.25 * RECIPE_BETA},
+    "dfc_fixed": Objective(_facenet_objective(**{**RECIPE, "beta": 3.25 * SHIPPED_BETA},
                                               facenet_input="fixed_standardization"), None,
-                           "the DFC recipe with the stem fed (pixels - 127.5) / 128 (beta x 3.25: the same balance)"),
+                           "the shipped recipe with the stem fed (pixels - 127.5) / 128 (beta x 3.25: the same balance)"),
     "vgg123": Objective(lambda: dict(reconstruction_loss_type="PERCEPTUAL", perceptual_model="vgg16",
                                      loss_features="vgg123", perceptual_weights="imagenet", beta=0.5,
                                      pixel_weight=0.0), None,

@@ -184,7 +184,7 @@ def test_flags_txt_records_the_objective_and_runs_from_before_the_flag_resume_wi
     assert first.returncode == 0, first.stderr
     recorded = (base / "recipe" / "flags.txt").read_text().splitlines()
     # The recipe's PLAIN objective, resolved and written down, so a later default cannot change the run.
-    for line in ("--nofacenet_objective", "--pixel_weight=0.000167", "--beta=0.006", "--loss_reduction=mean"):
+    for line in ("--nofacenet_objective", "--pixel_weight=0.000167", "--beta=0.06", "--loss_reduction=mean"):
         assert line in recorded, line
     # A run folder from before --facenet_objective: facenet's resolution applied to what it left unset.
     old = [line for line in recorded if not line.startswith(("--nofacenet_objective", "--pixel_weight",

@@ -238,7 +238,7 @@ def test_flags_are_validated():
 def test_objective_defaults_are_the_recipe_and_facenet_is_one_flag_away():
     recipe = TrainConfig().resolve_objective()
     assert (recipe.perceptual_model, recipe.beta, recipe.pixel_weight, recipe.loss_reduction) == \
-        ("facenet", 0.006, 0.000167, "mean")
+        ("facenet", 0.06, 0.000167, "mean")
     assert recipe.resolved_loss_features() == "Conv2d_1a_3x3,Conv2d_2a_3x3,Conv2d_2b_3x3"
     assert TrainConfig(reconstruction_loss_type="PLAIN").resolved_pixel_weight() == 0.000167
     facenet = TrainConfig(facenet_objective=True).resolve_objective()

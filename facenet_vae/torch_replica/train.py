@@ -21,7 +21,7 @@ from facenet_vae.model.celeba_statistics import IMG_MEAN, IMG_STDDEV
 from facenet_vae.model.definitions import DEFAULT_CROP_SIZE
 from facenet_vae.torch_replica.graph import TorchDfcVae
 from facenet_vae.torch_replica.objective import FacenetStem, RecipeObjective
-from facenet_vae.training.choices import COSINE_WARMUP_FRACTION
+from facenet_vae.training.choices import COSINE_WARMUP_FRACTION, RECIPE_BETA
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
@@ -80,7 +80,7 @@ def _parse_args(argv=None):
     parser.add_argument("--vae_def", default="dfc_vae_resnet")
     parser.add_argument("--latent_var_size", type=int, default=100)
     parser.add_argument("--alfa", type=float, default=1.0)
-    parser.add_argument("--beta", type=float, default=0.006)
+    parser.add_argument("--beta", type=float, default=RECIPE_BETA)
     parser.add_argument("--pixel_weight", type=float, default=0.000167)
     parser.add_argument("--crop_size", type=int, default=DEFAULT_CROP_SIZE)
     parser.add_argument("--batch_size", type=int, default=64)

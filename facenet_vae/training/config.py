@@ -62,7 +62,7 @@ class TrainConfig:
         group="objective")
     facenet_objective: bool = setting(
         False, "facenet train_vae.py's objective: features alone (beta 0.5), summed over the batch (PLAIN: beta x "
-        "pixel error), instead of the recipe's FaceNet-stem features (beta 0.006) + 1.67e-4 x pixel error per "
+        "pixel error), instead of the recipe's FaceNet-stem features (beta 0.06) + 1.67e-4 x pixel error per "
         "face. Explicit --beta, --pixel_weight, --loss_reduction still win.", group="objective")
     perceptual_model: str = setting("facenet", "Feature network of the PERCEPTUAL loss (facenet: its Inception-ResNet-v1 "
                                     "stem, facenet's choice).", choices=FEATURE_NETWORKS, group="objective")
@@ -90,7 +90,7 @@ class TrainConfig:
     alfa: float = setting(1.0, "Kullback-Leibler divergence loss factor.", group="objective", minimum=0.0,
                           finite=True)
     beta: Optional[float] = setting(
-        None, "Feature (PERCEPTUAL) loss factor; default 0.006, with --facenet_objective 0.5 (then also PLAIN's "
+        None, "Feature (PERCEPTUAL) loss factor; default 0.06 (the shipped model: 0.006), with --facenet_objective 0.5 (then also PLAIN's "
         "pixel weight).", group="objective", minimum=0.0, finite=True)
     pixel_weight: Optional[float] = setting(
         None, "Pixel loss factor; default 1.67e-4, with --facenet_objective beta in PLAIN mode and 0 in "
