@@ -29,8 +29,8 @@ def _facenet_objective(**settings):
                         perceptual_weights=str(FACENET_STEM), **settings)
 
 
-# The DFC recipe (train_vae.py's default objective): the stem term about equal to the pixel term at a
-# trained model's error.
+# The DFC recipe (train_vae.py's default objective): the stem's features plus the pixel term, per face
+# (the shipped model's weighed the two about equally at a trained model's error; the recipe's stem weighs 10x that).
 RECIPE = dict(beta=RECIPE_BETA, pixel_weight=RECIPE_PIXEL_WEIGHT, loss_reduction=RECIPE_LOSS_REDUCTION)
 
 OBJECTIVES = {

@@ -23,7 +23,7 @@ OBJECTIVES = {
                     perceptual_weights="random"), "vgg123"),
     # facenet's objective: the stem on 160x160, summed over the batch.
     "facenet": (dict(_FACENET), "facenet"),
-    # The shipped recipe: the stem plus the pixel term, per-image means (the peer has no pixel term; the
+    # The recipe: the stem plus the pixel term, per-image means (the peer has no pixel term; the
     # pixel term is ours alone, so it can only lower our ratio).
     "dfc": (dict(_FACENET, beta=0.06, pixel_weight=0.000167, loss_reduction="mean"), "facenet"),
 }
