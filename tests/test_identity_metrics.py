@@ -5,6 +5,7 @@ from sklearn.metrics import roc_auc_score
 
 from facenet_vae.evaluation import identity, realism
 from facenet_vae.evaluation.identity_realism import Candidate, evaluate_identity_realism
+from facenet_vae.evaluation.realism import frechet_distance
 from facenet_vae.evaluation.judges import Judges
 
 
@@ -201,6 +202,23 @@ def test_a_perfect_reconstruction_scores_perfectly_and_the_real_photo_row_is_bui
     assert real["ffd_x100"]["fitted_samples"] is None
     assert set(per_face["model"]) == {"identity_cosine", "rank1", "lpips", "psnr"}
     assert per_face["model"]["identity_cosine"].shape == (60,)
+
+
+def test_real_photos_of_other_people_fill_the_real_photo_rows_sample_column(held_out_faces, celeba_npz):
+    faces, people = held_out_faces
+    training = celeba_npz["images"][celeba_npz["celeba_partition"] == 0][:60]
+    section, _ = evaluate_identity_realism(_pixel_judges(), faces, people, {}, seed=0, replicates=5,
+                                           other_people=training)
+    real = section["rows"]["real_photos"]
+    expected = 100 * frechet_distance(_pixel_judges().embed(training), _pixel_judges().embed(faces))
+    assert real["ffd_x100"]["fitted_samples"] == pytest.approx(expected)
+    assert real["ffd_x100"]["fitted_samples"] > 0 and real["vgg_frechet"]["fitted_samples"] > 0
+    assert real["ffd_x100"]["prior_samples"] is None
+    assert any("60 real photos of other people" in note for note in section["notes"])
+    # The same faces as the held-out set score 0: the column measures distance between the two sets.
+    same, _ = evaluate_identity_realism(_pixel_judges(), faces, people, {}, seed=0, replicates=5,
+                                        other_people=faces[::-1].copy())
+    assert same["rows"]["real_photos"]["ffd_x100"]["fitted_samples"] == pytest.approx(0.0, abs=1e-6)
 
 
 def test_the_real_photo_row_leaves_out_the_stand_in_itself(held_out_faces):

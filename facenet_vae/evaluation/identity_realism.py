@@ -68,12 +68,15 @@ def _identity_columns(originals, candidates, identities, excluded_pairs, gallery
 
 
 def evaluate_identity_realism(judges, originals, identities, candidates, seed=0, progress=None,
-                              replicates=identity.BOOTSTRAP_REPLICATES):
+                              replicates=identity.BOOTSTRAP_REPLICATES, other_people=None):
     """Return ``(section, per_face)`` judging each ``Candidate`` against the held-out ``originals``.
 
     ``identities`` (N,) names each face's person (None: no AUC, rank-1 or real-photo row). The
     real-photo row is added here: each face's stand-in is another held-out photo of the same person
-    (seeded). ``per_face`` maps each row to its per-face arrays (identity_cosine, lpips, rank1, psnr).
+    (seeded). ``other_people``: real photos of people outside the held-out set (the training faces);
+    their Fréchet distances fill the real-photo row's fitted-sample column, the floor of any sampler,
+    whose faces show other people too. ``per_face`` maps each row to its per-face arrays
+    (identity_cosine, lpips, rank1, psnr).
     """
     stage = progress.stage if progress is not None else (lambda message: None)
     originals = np.asarray(originals)
@@ -110,6 +113,14 @@ def evaluate_identity_realism(judges, originals, identities, candidates, seed=0,
             originals, all_identities, original_embeddings, original_features, judges, replicates, seed)
         if note:
             notes.append(note)
+        if rows[REAL_PHOTOS] is not None and other_people is not None and len(other_people) >= 2:
+            stage(f"embedding {len(other_people)} real photos of other people")
+            ffd, vgg = _frechet_columns(original_embeddings, original_features, judges.embed, judges.features,
+                                        {"fitted_samples": np.asarray(other_people)})
+            rows[REAL_PHOTOS]["ffd_x100"]["fitted_samples"] = ffd["fitted_samples"]
+            rows[REAL_PHOTOS]["vgg_frechet"]["fitted_samples"] = vgg["fitted_samples"]
+            notes.append(f"the real-photo row's fitted-sample column holds {len(other_people)} real photos of "
+                         f"other people (training faces): the Fréchet distance no sampler can go below")
     section = {"networks": dict(judges.names), "num_faces": count, "rows": rows, "edits": edits, "notes": notes,
                "bootstrap_replicates": replicates}
     return section, per_face

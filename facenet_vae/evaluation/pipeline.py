@@ -272,8 +272,14 @@ def _identity_realism_section(config, vae, data, reconstructions, train_mean, pi
         candidates["pca_pixels"] = Candidate(f"PCA-{pixel_pca.components} of the pixels",
                                              pixel_pca.reconstruct(data.held_out_images),
                                              fitted_samples=pixel_pca.sample(count, config.seed))
+    other_people = None
+    if len(data.train_images) >= 2:
+        chosen = np.random.default_rng(config.seed).choice(len(data.train_images), min(count, len(data.train_images)),
+                                                           replace=False)
+        other_people = data.train_images[np.sort(chosen)]
     section, per_face = evaluate_identity_realism(judges, data.held_out_images, data.held_out_identities,
-                                                  candidates, seed=config.seed, progress=progress)
+                                                  candidates, seed=config.seed, progress=progress,
+                                                  other_people=other_people)
     section["edit_strength"] = config.edit_strength
     result["identity_realism"] = section
     return per_face["model"]

@@ -218,7 +218,7 @@ def identity_realism_lines(section):
              f"of features and to the {section['num_faces']} held-out faces') on those embeddings (FFD, x100) and on "
              f"pooled `{networks['features']}` features, which stand in for FID: no Inception weights exist here, "
              f"so they do not compare with published FIDs. Real photos: each face against another held-out photo of "
-             f"the same person. ± is the standard error over the held-out faces (AUC: bootstrap over faces, "
+             f"the same person; in the sample columns, training photos of other people (the floor for samples). ± is the standard error over the held-out faces (AUC: bootstrap over faces, "
              f"{section['bootstrap_replicates']} replicates); the Fréchet distances have none (see docs/metrics.md).",
              "", "| row | faces | PSNR (dB) | identity cosine | verification AUC | rank-1 | LPIPS |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
