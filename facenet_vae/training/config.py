@@ -78,6 +78,17 @@ class TrainConfig:
         "reconstruction (identity consistency; facenet has none). Needs --perceptual_model=facenet and the "
         "full facenet-msceleb weights; the embedding joins the feature layers with this weight instead of "
         "--beta.", group="objective", minimum=0.0, finite=True)
+    adversarial_weight: float = setting(
+        0.0, "Weight of an adversarial term: a spectrally normalised patch discriminator, trained alongside on the "
+        "hinge loss, judges real faces against reconstructions (facenet has none; 0 leaves it out). It pays the "
+        "decoder for detail that pixel and feature terms average away (docs/training.md).", group="objective",
+        minimum=0.0, finite=True)
+    adversarial_start_step: int = setting(
+        500, "Step from which the VAE sees the adversarial term; before it the discriminator trains alone.",
+        group="objective", minimum=0)
+    discriminator_learning_rate: float = setting(
+        0.0002, "Constant Adam learning rate of the discriminator (with --adversarial_weight).", group="objective",
+        minimum=0.0, finite=True)
     feature_target: str = setting(
         "model_input", "What the feature loss compares the reconstruction with: model_input, the model-size input "
         "face resized to the feature network's input size (any source); crop, the photo's crop at "

@@ -16,6 +16,7 @@ from facenet_vae.image_grid import to_uint8_pixels
 from facenet_vae.model import DfcVae, get_definition
 from facenet_vae.settings import RUN_FLAGS_FILE, flag_lines
 from facenet_vae.training import distribute, run_folder, warm_start
+from facenet_vae.training.adversary import Adversary
 from facenet_vae.training.batch_norm_calibration import recalibrate_batch_norm_on_batches
 from facenet_vae.training.callbacks import TrainingMonitor, grid_png
 from facenet_vae.training.feature_networks import build_feature_extractor
@@ -45,6 +46,15 @@ def make_objective(config, image_size):
     config.resolve_objective()
     return Objective(config.alfa, config.beta, config.pixel_weight, config.loss_reduction,
                      make_feature_extractor(config, image_size), config.pixel_space, config.feature_weights())
+
+
+def make_adversary(config, image_size):
+    """Return the ``Adversary`` (patch discriminator and its optimizer) for ``--adversarial_weight`` > 0, else None."""
+    if not config.adversarial_weight:
+        return None
+    config.resolve_objective()
+    return Adversary(image_size, config.adversarial_weight, config.discriminator_learning_rate, config.loss_reduction,
+                     config.adversarial_start_step)
 
 
 def open_data_source(config, run_dir):
@@ -146,15 +156,17 @@ def _start(config, strategy, run_dir, chief):
             run_folder.write_model_config(run_dir, vae)
         objective = make_objective(config, definition.image_size)
         optimizer = make_optimizer(config)
-        trainer = VaeTrainer(vae, objective, sampling_seed=config.seed)
+        adversary = make_adversary(config, definition.image_size)
+        trainer = VaeTrainer(vae, objective, sampling_seed=config.seed, adversary=adversary)
         trainer.compile(optimizer, jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution)
         optimizer.build(vae.trainable_variables)
 
     if config.pretrained_model:   # a checkpoint of this run, restored below, replaces these weights
         warm_start.load_pretrained_weights(vae, config.pretrained_model)
     start_step = 0
+    extras = adversary.checkpoint_items() if adversary is not None else None
     if config.resume:
-        prefix = run_folder.TrainingCheckpoints(run_dir, vae, optimizer).restore_latest(require=False)
+        prefix = run_folder.TrainingCheckpoints(run_dir, vae, optimizer, extras=extras).restore_latest(require=False)
         start_step = int(keras.ops.convert_to_numpy(optimizer.iterations)) if prefix else 0
         if prefix:
             log.info("resumed from %s at step %d", prefix, start_step)
@@ -162,7 +174,7 @@ def _start(config, strategy, run_dir, chief):
             log.warning("--resume=%s has no checkpoint yet (the run stopped before its first save): starting it "
                         "at step 0", run_dir)
     saved_optimizer = optimizer if config.keep_optimizer else None
-    checkpoints = run_folder.TrainingCheckpoints(write_dir, vae, saved_optimizer)
+    checkpoints = run_folder.TrainingCheckpoints(write_dir, vae, saved_optimizer, extras=extras)
 
     # A resumed run reshuffles with a different seed so it does not replay the first batches.
     training_images = load_data(config, source, definition.image_size, config.seed + start_step)
@@ -188,6 +200,8 @@ def _start(config, strategy, run_dir, chief):
 def describe_objective(config, objective):
     """Return a one-line description of the configured loss, for the log."""
     text = f"{config.reconstruction_loss_type}: {objective.describe()}"
+    if config.adversarial_weight:
+        text += f" + {config.adversarial_weight} * adversarial (patch discriminator, hinge)"
     if objective.feature_network is not None:
         fed = f", fed {config.facenet_input}" if config.perceptual_model == "facenet" else ""
         text += f" [{config.perceptual_model}, weights={config.perceptual_weights}{fed}]"

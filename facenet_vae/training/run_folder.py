@@ -142,14 +142,17 @@ class TrainingCheckpoints:
     tf.train writes a checkpoint's data and index first and only then atomically rewrites the
     ``checkpoint`` state file, so a process killed mid-save leaves the previous checkpoint as
     the latest complete one. Without ``optimizer`` the checkpoints hold the model alone; restoring
-    one into an optimizer then sets only its step (from the checkpoint's name).
+    one into an optimizer then sets only its step (from the checkpoint's name). ``extras``
+    (``{name: trackable}``, e.g. the adversary's discriminator and its optimizer) are saved and
+    restored beside the model; a checkpoint without them leaves them as they are.
     """
 
-    def __init__(self, run_dir, model, optimizer=None, max_to_keep=3):
+    def __init__(self, run_dir, model, optimizer=None, max_to_keep=3, extras=None):
         self.directory = join(run_dir, CHECKPOINT_SUBDIR)
         self.model = model
         self.optimizer = optimizer
-        items = {"model": model}
+        self.extras = dict(extras or {})
+        items = {"model": model, **self.extras}
         if optimizer is not None:
             items["optimizer"] = optimizer
         self.checkpoint = tf.train.Checkpoint(**items)
@@ -166,6 +169,8 @@ class TrainingCheckpoints:
         variables = list(self.model.variables)
         if self.optimizer is not None:
             variables += list(self.optimizer.variables)
+        for extra in self.extras.values():
+            variables += list(extra.variables)
         bad = nonfinite_variable_names(variables)
         if bad:
             raise NonFiniteStateError(
@@ -180,14 +185,23 @@ class TrainingCheckpoints:
             if require:
                 raise RunFolderError(f"no checkpoint found in {self.directory}")
             return None
-        has_optimizer = any(name.startswith("optimizer/") for name, _ in tf.train.list_variables(latest))
-        if self.optimizer is None or not has_optimizer:
-            tf.train.Checkpoint(model=self.model).restore(latest).expect_partial()
-            if self.optimizer is not None:
-                # A model-only checkpoint (--keep_optimizer=false): the step comes from its name.
-                self.optimizer.iterations.assign(checkpoint_step(latest))
+        saved_names = [name for name, _ in tf.train.list_variables(latest)]
+        has_optimizer = self.optimizer is not None and any(name.startswith("optimizer/") for name in saved_names)
+        # An extra the checkpoint lacks (--adversarial_weight added on a resume) starts afresh.
+        items = {key: extra for key, extra in self.extras.items()
+                 if any(name.startswith(f"{key}/") for name in saved_names)}
+        complete = has_optimizer and len(items) == len(self.extras)
+        items["model"] = self.model
+        if has_optimizer:
+            items["optimizer"] = self.optimizer
+        status = tf.train.Checkpoint(**items).restore(latest)
+        if complete:
+            status.assert_existing_objects_matched()
         else:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            status.expect_partial()
+        if self.optimizer is not None and not has_optimizer:
+            # A model-only checkpoint (--keep_optimizer=false): the step comes from its name.
+            self.optimizer.iterations.assign(checkpoint_step(latest))
         return latest
 
 

@@ -8,6 +8,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from facenet_vae.training.objective import TOTAL
+
+ADVERSARIAL_TERMS = ("adversarial_loss", "discriminator_loss")
+
 
 class VaeTrainer(keras.Model):
     """Trains ``vae`` on ``objective``; ``sampling_seed`` (default: drawn from numpy's global generator) keys
@@ -17,13 +21,16 @@ class VaeTrainer(keras.Model):
     same in every process, after a resume and under any number of replicas.
     """
 
-    def __init__(self, vae, objective, sampling_seed=None, **kwargs):
+    def __init__(self, vae, objective, sampling_seed=None, adversary=None, **kwargs):
         super().__init__(**kwargs)
         self.vae = vae
-        # A plain object: its feature network stays out of the VAE's weights and checkpoints.
+        # Plain objects: the feature network and the discriminator stay out of the VAE's weights; the
+        # discriminator is checkpointed by the run (``adversary.checkpoint_items``).
         self.objective = objective
+        self.adversary = adversary
         self.sampling_seed = int(np.random.randint(2**31 - 1) if sampling_seed is None else sampling_seed)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in objective.term_names}
+        names = list(objective.term_names) + (list(ADVERSARIAL_TERMS) if adversary is not None else [])
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.built = True
 
     @property
@@ -47,13 +54,28 @@ class VaeTrainer(keras.Model):
             reconstruction = self.vae.decode(latent, training=True)
             terms = self.objective.terms(images, reconstruction, mean, log_variance, _global_batch_size(images),
                                          feature_targets=targets)
-            scaled_loss = self.optimizer.scale_loss(terms["loss"])
+            if self.adversary is not None:
+                terms["adversarial_loss"] = self.adversary.generator_term(reconstruction, _global_batch_size(images))
+                weight = self.adversary.weight_at(self.optimizer.iterations)
+                terms[TOTAL] = terms[TOTAL] + weight * terms["adversarial_loss"]
+            scaled_loss = self.optimizer.scale_loss(terms[TOTAL])
         variables = self.vae.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
+        if self.adversary is not None:
+            terms["discriminator_loss"] = self._discriminator_step(images, reconstruction)
         # Loss scaling skips a float16 step whose loss overflowed; keep it out of the metrics too.
         skips_nonfinite = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
         return self._update_trackers(terms, only_if_finite=skips_nonfinite)
+
+    def _discriminator_step(self, images, reconstruction):
+        """One step of the discriminator on real ``images`` against this step's reconstructions; returns its loss."""
+        discriminator = self.adversary.discriminator
+        with tf.GradientTape() as tape:
+            loss = self.adversary.discriminator_loss(images, reconstruction, _global_batch_size(images))
+        variables = discriminator.trainable_variables
+        self.adversary.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
 
     def test_step(self, data):
         """The objective on a batch without a weight update (inference batch norm, sampled latents)."""
@@ -79,11 +101,12 @@ class VaeTrainer(keras.Model):
 
         def update():
             for name, tracker in self.trackers.items():
-                tracker.update_state(terms[name] * replicas)
+                if name in terms:   # test_step has no adversarial terms
+                    tracker.update_state(terms[name] * replicas)
             return tf.constant(True)
 
         if only_if_finite:
-            tf.cond(tf.math.is_finite(terms["loss"]), update, lambda: tf.constant(False))
+            tf.cond(tf.math.is_finite(terms[TOTAL]), update, lambda: tf.constant(False))
         else:
             update()
         logs = {name: tracker.result() for name, tracker in self.trackers.items()}
