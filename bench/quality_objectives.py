@@ -60,4 +60,7 @@ OBJECTIVES = {
         lambda: {**_facenet_objective(**RECIPE)(), "perceptual_weights": "imagenet",
                  "loss_features": ",".join(FACENET_STEM_LAYERS + ("embedding",))}, None,
         "the DFC recipe plus facenet-msceleb's embedding (1 - cosine) beside its stem"),
+    "dfc_adversarial": Objective(
+        _facenet_objective(**RECIPE, adversarial_weight=1000.0, adversarial_start_step=200), None,
+        "the DFC recipe plus a patch discriminator's hinge term (weight 1,000; the discriminator alone for 200 steps)"),
 }
