@@ -510,8 +510,12 @@ def test_identity_and_realism_rows_for_the_model_pca_and_real_photos(tmp_path, t
         assert per_face["identity_cosine"].mean() == pytest.approx(model["identity_cosine"]["mean"])
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert "## Identity and realism" in markdown and "real photos" in markdown and "stand in for FID" in markdown
+    terms = model["ffd_x100_terms"]["reconstructions"]
+    assert terms["mean_term"] + terms["covariance_term"] == pytest.approx(model["ffd_x100"]["reconstructions"])
+    assert f"| {terms['mean_term']:.2f} + {terms['covariance_term']:.2f} |" in markdown
     text = "\n".join(summary_lines(result))
     assert "identity (pooled pixels), the model: cosine" in text and "identity kept by the Smiling edit" in text
+    assert f"(mean term {terms['mean_term']:.2f} + covariance term {terms['covariance_term']:.2f})" in text
     assert "probe minus majority" in text
 
 

@@ -24,6 +24,23 @@ def test_frechet_of_shifted_means_is_the_squared_shift():
     assert realism.frechet_distance(features, features + shift) == pytest.approx(np.sum(shift ** 2), rel=1e-8)
 
 
+def test_frechet_terms_split_a_shift_from_a_change_of_spread():
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(400, 5))
+    shift = np.array([0.5, -1.0, 0.0, 2.0, 0.25])
+    shifted = realism.frechet_terms(features, features + shift)
+    assert shifted["mean_term"] == pytest.approx(np.sum(shift ** 2), rel=1e-8)
+    assert shifted["covariance_term"] == pytest.approx(0.0, abs=1e-6)
+    # Scaling about the mean changes the spread alone: sum_i (s_i - 1)^2 var_i, with no mean term.
+    centre = features.mean(axis=0)
+    scaled = realism.frechet_terms(features, centre + 3.0 * (features - centre))
+    assert scaled["mean_term"] == pytest.approx(0.0, abs=1e-12)
+    assert scaled["covariance_term"] == pytest.approx(4.0 * np.trace(np.cov(features, rowvar=False)), rel=1e-6)
+    other = rng.normal(loc=0.3, scale=1.5, size=(300, 5))
+    assert sum(realism.frechet_terms(features, other).values()) == pytest.approx(
+        realism.frechet_distance(features, other), rel=1e-10)
+
+
 def test_frechet_of_known_gaussians_matches_the_closed_form():
     # Diagonal covariances: trace term = sum (sqrt(a) - sqrt(b))^2.
     a, b = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 9.0])
@@ -194,6 +211,9 @@ def test_a_perfect_reconstruction_scores_perfectly_and_the_real_photo_row_is_bui
     assert model["lpips"]["mean"] == 0.0 and model["ffd_x100"]["reconstructions"] == pytest.approx(0.0, abs=1e-6)
     assert model["ffd_x100"]["prior_samples"] == pytest.approx(0.0, abs=1e-6)  # the same faces, reordered
     assert model["ffd_x100"]["fitted_samples"] > 10 and model["vgg_frechet"]["fitted_samples"] > 1
+    noise_terms = model["ffd_x100_terms"]["fitted_samples"]
+    assert sum(noise_terms.values()) == pytest.approx(model["ffd_x100"]["fitted_samples"])
+    assert noise_terms["mean_term"] > 0 and noise_terms["covariance_term"] > 0
     assert model["verification_auc"] > 0.5
     edit = section["edits"]["model"]["Smiling"]
     assert edit["kept_ratio"] == pytest.approx(1.0) and edit["num_faces"] == 5
@@ -212,6 +232,8 @@ def test_real_photos_of_other_people_fill_the_real_photo_rows_sample_column(held
     real = section["rows"]["real_photos"]
     expected = 100 * frechet_distance(_pixel_judges().embed(training), _pixel_judges().embed(faces))
     assert real["ffd_x100"]["fitted_samples"] == pytest.approx(expected)
+    assert sum(real["ffd_x100_terms"]["fitted_samples"].values()) == pytest.approx(expected)
+    assert sum(real["ffd_x100_terms"]["reconstructions"].values()) == pytest.approx(real["ffd_x100"]["reconstructions"])
     assert real["ffd_x100"]["fitted_samples"] > 0 and real["vgg_frechet"]["fitted_samples"] > 0
     assert real["ffd_x100"]["prior_samples"] is None
     assert any("60 real photos of other people" in note for note in section["notes"])

@@ -71,8 +71,11 @@ def identity_realism_lines(section):
         lines.append(f"identity ({section['networks']['identity']}), {row['label']}: cosine "
                      f"{_value(row['identity_cosine'])}, AUC {auc}, rank-1 {_value(row['rank1'])}")
         ffd, vgg = row["ffd_x100"], row["vgg_frechet"]
+        terms = (row.get("ffd_x100_terms") or {}).get("reconstructions")
+        split = "" if terms is None else (f" (mean term {terms['mean_term']:.2f} + covariance term "
+                                          f"{terms['covariance_term']:.2f})")
         lines.append(f"realism, {row['label']}: LPIPS {_value(row['lpips'])}; FFD x100 reconstructions "
-                     f"{_number(ffd['reconstructions'])}, fitted samples {_number(ffd['fitted_samples'])}, N(0, I) "
+                     f"{_number(ffd['reconstructions'])}{split}, fitted samples {_number(ffd['fitted_samples'])}, N(0, I) "
                      f"{_number(ffd['prior_samples'])}; VGG16 Fréchet {_number(vgg['reconstructions'])}, "
                      f"{_number(vgg['fitted_samples'])}, {_number(vgg['prior_samples'])}")
     for key, edits in section.get("edits", {}).items():

@@ -11,7 +11,7 @@ from typing import Optional
 import numpy as np
 
 from facenet_vae.evaluation import identity, metrics
-from facenet_vae.evaluation.realism import frechet_distance
+from facenet_vae.evaluation.realism import frechet_distance, frechet_terms
 
 # FaceNet embeddings are unit vectors, so their Fréchet distance is small; it is reported x100.
 FFD_SCALE = 100.0
@@ -34,20 +34,27 @@ class Candidate:
     edits: dict = dataclasses.field(default_factory=dict)
 
 
+def _ffd_terms(embeddings, original_embeddings):
+    """Return the FFD's mean and covariance terms, x100 like the FFD itself."""
+    return {name: FFD_SCALE * value for name, value in frechet_terms(embeddings, original_embeddings).items()}
+
+
 def _frechet_columns(original_embeddings, original_features, embed, features, images, embedded=None):
-    """Return ({kind: FFD x100}, {kind: VGG Fréchet}) for the image sets in ``images`` (kind -> images or None).
+    """Return ({kind: FFD x100}, {kind: FFD terms x100}, {kind: VGG Fréchet}) for the image sets in ``images``
+    (kind -> images or None).
 
     ``embedded``: kind -> embeddings computed already (not embedded again).
     """
-    ffd, vgg, embedded = {}, {}, embedded or {}
+    ffd, terms, vgg, embedded = {}, {}, {}, embedded or {}
     for kind, pictures in images.items():
         if pictures is None or len(pictures) < 2:
-            ffd[kind] = vgg[kind] = None
+            ffd[kind] = terms[kind] = vgg[kind] = None
             continue
         vectors = embedded[kind] if kind in embedded else embed(pictures)
-        ffd[kind] = FFD_SCALE * frechet_distance(vectors, original_embeddings)
+        terms[kind] = _ffd_terms(vectors, original_embeddings)
+        ffd[kind] = sum(terms[kind].values())
         vgg[kind] = frechet_distance(features(pictures), original_features)
-    return ffd, vgg
+    return ffd, terms, vgg
 
 
 def _identity_columns(originals, candidates, identities, excluded_pairs, gallery_exclusion, replicates, seed):
@@ -91,14 +98,15 @@ def evaluate_identity_realism(judges, originals, identities, candidates, seed=0,
         gallery = (original_embeddings, all_identities, None)
         cells, arrays = _identity_columns(original_embeddings, reconstructed, all_identities, None, gallery,
                                           replicates, seed)
-        ffd, vgg = _frechet_columns(original_embeddings, original_features, judges.embed, judges.features,
-                                    {"reconstructions": candidate.reconstructions,
+        ffd, ffd_terms, vgg = _frechet_columns(original_embeddings, original_features, judges.embed,
+                                               judges.features, {"reconstructions": candidate.reconstructions,
                                      "fitted_samples": candidate.fitted_samples,
                                      "prior_samples": candidate.prior_samples},
                                     embedded={"reconstructions": reconstructed})
         arrays["lpips"] = judges.perceptual_distance(originals, candidate.reconstructions)
         arrays["psnr"] = metrics.per_image_psnr(originals, candidate.reconstructions)
-        rows[key] = dict(label=candidate.label, num_faces=count, ffd_x100=ffd, vgg_frechet=vgg,
+        rows[key] = dict(label=candidate.label, num_faces=count, ffd_x100=ffd, ffd_x100_terms=ffd_terms,
+                         vgg_frechet=vgg,
                          lpips=identity.mean_and_error(arrays["lpips"]),
                          psnr=identity.mean_and_error(arrays["psnr"]), **cells)
         per_face[key] = arrays
@@ -115,9 +123,10 @@ def evaluate_identity_realism(judges, originals, identities, candidates, seed=0,
             notes.append(note)
         if rows[REAL_PHOTOS] is not None and other_people is not None and len(other_people) >= 2:
             stage(f"embedding {len(other_people)} real photos of other people")
-            ffd, vgg = _frechet_columns(original_embeddings, original_features, judges.embed, judges.features,
-                                        {"fitted_samples": np.asarray(other_people)})
+            ffd, ffd_terms, vgg = _frechet_columns(original_embeddings, original_features, judges.embed,
+                                                   judges.features, {"fitted_samples": np.asarray(other_people)})
             rows[REAL_PHOTOS]["ffd_x100"]["fitted_samples"] = ffd["fitted_samples"]
+            rows[REAL_PHOTOS]["ffd_x100_terms"]["fitted_samples"] = ffd_terms["fitted_samples"]
             rows[REAL_PHOTOS]["vgg_frechet"]["fitted_samples"] = vgg["fitted_samples"]
             notes.append(f"the real-photo row's fitted-sample column holds {len(other_people)} real photos of "
                          f"other people (training faces): the Fréchet distance no sampler can go below")
@@ -152,13 +161,14 @@ def _real_photo_row(originals, identities, embeddings, features, judges, replica
     cells, arrays = _identity_columns(embeddings[faces], embeddings[photos], identities[faces], excluded_pairs,
                                       (embeddings, identities, gallery_exclusion), replicates, seed)
     ffd = {kind: None for kind in SAMPLE_KINDS}
-    vgg = dict(ffd)
-    ffd["reconstructions"] = FFD_SCALE * frechet_distance(embeddings[photos], embeddings)
+    vgg, ffd_terms = dict(ffd), dict(ffd)
+    ffd_terms["reconstructions"] = _ffd_terms(embeddings[photos], embeddings)
+    ffd["reconstructions"] = sum(ffd_terms["reconstructions"].values())
     vgg["reconstructions"] = frechet_distance(features[photos], features)
     arrays["lpips"] = judges.perceptual_distance(originals[faces], originals[photos])
     arrays["psnr"] = metrics.per_image_psnr(originals[faces], originals[photos])
     row = dict(label="real photos (another photo of the same person)", num_faces=int(len(faces)), ffd_x100=ffd,
-               vgg_frechet=vgg, lpips=identity.mean_and_error(arrays["lpips"]),
+               ffd_x100_terms=ffd_terms, vgg_frechet=vgg, lpips=identity.mean_and_error(arrays["lpips"]),
                psnr=identity.mean_and_error(arrays["psnr"]), **cells)
     return row, arrays, note
 

@@ -24,8 +24,12 @@ def gaussian_statistics(features):
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
-def frechet_distance_of_statistics(mean_a, covariance_a, mean_b, covariance_b):
-    """Return the squared Fréchet distance between N(mean_a, covariance_a) and N(mean_b, covariance_b)."""
+def frechet_terms_of_statistics(mean_a, covariance_a, mean_b, covariance_b):
+    """Return the two terms of the squared Fréchet distance between N(mean_a, covariance_a) and N(mean_b, covariance_b).
+
+    ``{"mean_term": |mean_a - mean_b|^2, "covariance_term": trace(S_a + S_b - 2 (S_a S_b)^(1/2))}``: the
+    first is a shift of the whole set, the second a difference of spread and shape.
+    """
     mean_a, mean_b = np.asarray(mean_a, np.float64), np.asarray(mean_b, np.float64)
     covariance_a, covariance_b = np.atleast_2d(covariance_a), np.atleast_2d(covariance_b)
     if mean_a.shape != mean_b.shape or covariance_a.shape != covariance_b.shape:
@@ -39,8 +43,18 @@ def frechet_distance_of_statistics(mean_a, covariance_a, mean_b, covariance_b):
     # The product of two covariances has a real square root; rounding leaves tiny imaginary parts.
     root = np.real(root)
     difference = mean_a - mean_b
-    distance = difference @ difference + np.trace(covariance_a) + np.trace(covariance_b) - 2.0 * np.trace(root)
-    return float(max(distance, 0.0))
+    covariance_term = np.trace(covariance_a) + np.trace(covariance_b) - 2.0 * np.trace(root)
+    return {"mean_term": float(difference @ difference), "covariance_term": float(max(covariance_term, 0.0))}
+
+
+def frechet_distance_of_statistics(mean_a, covariance_a, mean_b, covariance_b):
+    """Return the squared Fréchet distance between N(mean_a, covariance_a) and N(mean_b, covariance_b)."""
+    return sum(frechet_terms_of_statistics(mean_a, covariance_a, mean_b, covariance_b).values())
+
+
+def frechet_terms(features_a, features_b):
+    """Return ``{"mean_term", "covariance_term"}`` of the Fréchet distance between two feature sets (N, D), (M, D)."""
+    return frechet_terms_of_statistics(*gaussian_statistics(features_a), *gaussian_statistics(features_b))
 
 
 def frechet_distance(features_a, features_b):

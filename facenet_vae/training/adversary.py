@@ -17,6 +17,9 @@ from facenet_vae.training.choices import REDUCTIONS
 
 DISCRIMINATOR_WIDTHS = (64, 128, 256)   # channels of the stride-2 convolutions: 64 -> 32 -> 16 -> 8
 DISCRIMINATOR_ADAM = {"beta_1": 0.5, "beta_2": 0.9}   # the usual GAN settings: a short memory of the moments
+# The names of the two terms a training step reports (trackers, progress line, logs).
+GENERATOR_TERM = "adversarial_loss"
+DISCRIMINATOR_TERM = "discriminator_loss"
 
 
 def build_patch_discriminator(image_size, name="patch_discriminator"):

@@ -5,7 +5,9 @@ import time
 import keras
 import numpy as np
 
-SHOWN_TERMS = ("loss", "kl_loss", "reconstruction_loss", "adversarial_loss")
+from facenet_vae.training.adversary import DISCRIMINATOR_TERM, GENERATOR_TERM
+
+SHOWN_TERMS = ("loss", "kl_loss", "reconstruction_loss", GENERATOR_TERM)
 PLAIN_LINE_SECONDS = 60   # verbose 1 without a terminal: a plain line at least this often
 
 
@@ -66,9 +68,9 @@ class StepProgress(keras.callbacks.Callback):
         shown["images/s"] = rate
         text = (f"step {step}/{self.max_nrof_steps}  {rate:.1f} images/s  {format_duration(left)} left  "
                 + "  ".join(f"{name.replace('_loss', '')}/image {value:.4g}" for name, value in per_image.items()))
-        if "discriminator_loss" in values:   # a mean over patches whatever the reduction
-            shown["discriminator"] = values["discriminator_loss"]
-            text += f"  discriminator {values['discriminator_loss']:.4g}"
+        if DISCRIMINATOR_TERM in values:   # a mean over patches whatever the reduction
+            shown["discriminator"] = values[DISCRIMINATOR_TERM]
+            text += f"  discriminator {values[DISCRIMINATOR_TERM]:.4g}"
         if self.objective.reduction == "sum" and "loss" in values:
             text += f"  (loss summed over the batch {values['loss']:.4g})"
         return shown, text

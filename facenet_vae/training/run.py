@@ -52,8 +52,8 @@ def make_adversary(config, image_size):
     """Return the ``Adversary`` (patch discriminator and its optimizer) for ``--adversarial_weight`` > 0, else None."""
     if not config.adversarial_weight:
         return None
-    config.resolve_objective()
-    return Adversary(image_size, config.adversarial_weight, config.discriminator_learning_rate, config.loss_reduction,
+    return Adversary(image_size, config.adversarial_weight, config.discriminator_learning_rate,
+                     config.resolve_objective().loss_reduction,
                      config.adversarial_start_step)
 
 

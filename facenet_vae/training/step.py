@@ -8,9 +8,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from facenet_vae.training.adversary import DISCRIMINATOR_TERM, GENERATOR_TERM
 from facenet_vae.training.objective import TOTAL
-
-ADVERSARIAL_TERMS = ("adversarial_loss", "discriminator_loss")
 
 
 class VaeTrainer(keras.Model):
@@ -29,7 +28,7 @@ class VaeTrainer(keras.Model):
         self.objective = objective
         self.adversary = adversary
         self.sampling_seed = int(np.random.randint(2**31 - 1) if sampling_seed is None else sampling_seed)
-        names = list(objective.term_names) + (list(ADVERSARIAL_TERMS) if adversary is not None else [])
+        names = list(objective.term_names) + ([GENERATOR_TERM, DISCRIMINATOR_TERM] if adversary is not None else [])
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.built = True
 
@@ -55,15 +54,15 @@ class VaeTrainer(keras.Model):
             terms = self.objective.terms(images, reconstruction, mean, log_variance, _global_batch_size(images),
                                          feature_targets=targets)
             if self.adversary is not None:
-                terms["adversarial_loss"] = self.adversary.generator_term(reconstruction, _global_batch_size(images))
+                terms[GENERATOR_TERM] = self.adversary.generator_term(reconstruction, _global_batch_size(images))
                 weight = self.adversary.weight_at(self.optimizer.iterations)
-                terms[TOTAL] = terms[TOTAL] + weight * terms["adversarial_loss"]
+                terms[TOTAL] = terms[TOTAL] + weight * terms[GENERATOR_TERM]
             scaled_loss = self.optimizer.scale_loss(terms[TOTAL])
         variables = self.vae.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
         if self.adversary is not None:
-            terms["discriminator_loss"] = self._discriminator_step(images, reconstruction)
+            terms[DISCRIMINATOR_TERM] = self._discriminator_step(images, reconstruction)
         # Loss scaling skips a float16 step whose loss overflowed; keep it out of the metrics too.
         skips_nonfinite = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
         return self._update_trackers(terms, only_if_finite=skips_nonfinite)
