@@ -135,3 +135,38 @@ def test_identity_weight_adds_the_embedding_with_its_own_weight(msceleb_file):
         TrainConfig(identity_weight=1.0, reconstruction_loss_type="PLAIN").validate()
     with pytest.raises(ValueError, match="--identity_weight needs"):
         TrainConfig(identity_weight=1.0, perceptual_model="vgg16").validate()
+
+
+def test_feature_layer_weights_add_deeper_layers_with_their_own_weights(msceleb_file, faces):
+    """--feature_layer_weights adds facenet-msceleb's deeper layers beside the stem, each weighted by its own factor."""
+    from facenet_vae.training.objective import Objective
+    from facenet_vae.training.run import make_objective
+    config = TrainConfig(feature_layer_weights="Mixed_6a=10, Block35_5=2.5", identity_weight=100.0).validate()
+    assert config.feature_layers() == STEM + ["Mixed_6a", "Block35_5", "embedding"]
+    objective = make_objective(config, 64)
+    assert objective.feature_weights == {"Mixed_6a": 10.0, "Block35_5": 2.5, "embedding": 100.0}
+    # The total weighs each deep layer's squared error by its factor and the stem's by beta.
+    images, _ = faces
+    reconstruction = images[::-1].copy()
+    terms = objective.terms(tf.constant(images), tf.constant(reconstruction), tf.zeros((4, 2)), tf.zeros((4, 2)))
+    by_beta = sum(float(terms[f"{name}_loss"]) for name in STEM)
+    expected = (objective.pixel_weight * float(terms["pixel_loss"]) + config.beta * by_beta
+                + 10.0 * float(terms["Mixed_6a_loss"]) + 2.5 * float(terms["Block35_5_loss"])
+                + 100.0 * float(terms["embedding_loss"]))
+    assert float(terms["Mixed_6a_loss"]) > 0 and float(terms["reconstruction_loss"]) == pytest.approx(expected, rel=1e-5)
+    assert isinstance(objective, Objective) and "10.0 * Mixed_6a" in objective.describe()
+    # A layer already in --loss_features is weighed by its own factor instead of beta, and not listed twice.
+    listed = TrainConfig(loss_features="Conv2d_1a_3x3,Mixed_6a", feature_layer_weights="Mixed_6a=3").validate()
+    assert listed.feature_layers() == ["Conv2d_1a_3x3", "Mixed_6a"] and listed.feature_weights() == {"Mixed_6a": 3.0}
+
+
+@pytest.mark.parametrize("value, message", [
+    ("Mixed_6a", "not LAYER=WEIGHT"), ("Mixed_6a=-1", "not LAYER=WEIGHT"), ("Mixed_6a=abc", "not LAYER=WEIGHT"),
+    ("Mixed_6a=inf", "not LAYER=WEIGHT"), ("Mixed_9z=1", "Unknown facenet feature layer"),
+    ("embedding=1", "--identity_weight instead")])
+def test_bad_feature_layer_weights_are_refused_naming_the_flag(value, message):
+    kwargs = {"identity_weight": 1.0} if value.startswith("embedding") else {}
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(feature_layer_weights=value, **kwargs).validate()
+    with pytest.raises(ValueError, match="needs --reconstruction_loss_type=PERCEPTUAL"):
+        TrainConfig(feature_layer_weights="Mixed_6a=1", reconstruction_loss_type="PLAIN").validate()

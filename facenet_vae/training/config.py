@@ -78,6 +78,10 @@ class TrainConfig:
         "reconstruction (identity consistency; facenet has none). Needs --perceptual_model=facenet and the "
         "full facenet-msceleb weights; the embedding joins the feature layers with this weight instead of "
         "--beta.", group="objective", minimum=0.0, finite=True)
+    feature_layer_weights: Optional[str] = setting(
+        None, "Comma-separated LAYER=WEIGHT pairs, e.g. Mixed_6a=10: feature layers weighted by their own factor "
+        "instead of --beta; they join --loss_features (facenet has none). Deeper facenet-msceleb layers compare "
+        "the parts of a face (eyes, nose, mouth) where the stem compares edges.", group="objective")
     adversarial_weight: float = setting(
         0.0, "Weight of an adversarial term: a spectrally normalised patch discriminator, trained alongside on the "
         "hinge loss, judges real faces against reconstructions (facenet has none; 0 leaves it out). It pays the "
@@ -170,6 +174,8 @@ class TrainConfig:
             raise ValueError(f"--dataset={self.resolved_dataset()} needs --data_dir")
         if self.reconstruction_loss_type == "PERCEPTUAL":
             self.feature_layers()
+        elif self.feature_layer_weights:
+            raise ValueError("--feature_layer_weights needs --reconstruction_loss_type=PERCEPTUAL")
         if self.identity_weight and (self.reconstruction_loss_type != "PERCEPTUAL"
                                      or self.perceptual_model != "facenet"):
             raise ValueError("--identity_weight needs --reconstruction_loss_type=PERCEPTUAL with "
@@ -202,15 +208,30 @@ class TrainConfig:
         return ",".join(FACENET_STEM_LAYERS) if self.perceptual_model == "facenet" else DEFAULT_VGG_LAYERS
 
     def feature_layers(self):
-        """Return the feature network's layer names: the loss features, plus the embedding for ``identity_weight``."""
+        """Return the feature network's layer names: the loss features, plus those ``feature_weights`` weighs."""
         names = resolve_layer_names(self.perceptual_model, self.resolved_loss_features())
-        if self.identity_weight and FACENET_EMBEDDING not in names:
-            names.append(FACENET_EMBEDDING)
-        return names
+        return names + [name for name in self.feature_weights() if name not in names]
 
     def feature_weights(self):
-        """Return ``{layer name: weight}`` for layers weighted other than by ``beta`` (the identity term)."""
-        return {FACENET_EMBEDDING: float(self.identity_weight)} if self.identity_weight else {}
+        """Return ``{layer name: weight}`` for layers weighted other than by ``beta``: ``--feature_layer_weights``'
+        layers and the identity term's embedding. Raises ValueError naming the flag for a bad pair."""
+        weights = {}
+        for pair in (self.feature_layer_weights or "").split(","):
+            if not pair.strip():
+                continue
+            name, equals, value = pair.partition("=")
+            try:
+                weight = float(value)
+            except ValueError:
+                weight = None
+            if not equals or weight is None or not weight >= 0 or weight == float("inf"):
+                raise ValueError(f"--feature_layer_weights: {pair.strip()!r} is not LAYER=WEIGHT with a weight >= 0")
+            weights[resolve_layer_names(self.perceptual_model, [name])[0]] = weight
+        if self.identity_weight:
+            if FACENET_EMBEDDING in weights:
+                raise ValueError("--feature_layer_weights: weigh the embedding with --identity_weight instead")
+            weights[FACENET_EMBEDDING] = float(self.identity_weight)
+        return weights
 
     def resolved_pixel_weight(self):
         """Return the pixel-term weight: the flag, else the recipe's, else (--facenet_objective) facenet's."""
