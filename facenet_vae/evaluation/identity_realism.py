@@ -98,16 +98,14 @@ def evaluate_identity_realism(judges, originals, identities, candidates, seed=0,
         gallery = (original_embeddings, all_identities, None)
         cells, arrays = _identity_columns(original_embeddings, reconstructed, all_identities, None, gallery,
                                           replicates, seed)
+        images = {"reconstructions": candidate.reconstructions, "fitted_samples": candidate.fitted_samples,
+                  "prior_samples": candidate.prior_samples}
         ffd, ffd_terms, vgg = _frechet_columns(original_embeddings, original_features, judges.embed,
-                                               judges.features, {"reconstructions": candidate.reconstructions,
-                                     "fitted_samples": candidate.fitted_samples,
-                                     "prior_samples": candidate.prior_samples},
-                                    embedded={"reconstructions": reconstructed})
+                                               judges.features, images, embedded={"reconstructions": reconstructed})
         arrays["lpips"] = judges.perceptual_distance(originals, candidate.reconstructions)
         arrays["psnr"] = metrics.per_image_psnr(originals, candidate.reconstructions)
         rows[key] = dict(label=candidate.label, num_faces=count, ffd_x100=ffd, ffd_x100_terms=ffd_terms,
-                         vgg_frechet=vgg,
-                         lpips=identity.mean_and_error(arrays["lpips"]),
+                         vgg_frechet=vgg, lpips=identity.mean_and_error(arrays["lpips"]),
                          psnr=identity.mean_and_error(arrays["psnr"]), **cells)
         per_face[key] = arrays
         for name, (indices, edited) in candidate.edits.items():

@@ -6,6 +6,10 @@ import os
 import numpy as np
 from facenet_vae.atomic_files import atomic_write
 
+# The image sets of the Fréchet columns, in column order: identity_realism.SAMPLE_KINDS, spelt out here
+# because importing that module loads TensorFlow, which writing a report does not need.
+IMAGE_SETS = ("reconstructions", "fitted_samples", "prior_samples")
+
 
 def json_safe(value):
     """Return ``value`` with numpy scalars/arrays turned into Python types and NaN/inf into None."""
@@ -235,8 +239,8 @@ def identity_realism_lines(section):
     for row in rows.values():
         if row is None:
             continue
-        cells = [_fmt(row["ffd_x100"][kind], 2) for kind in ("reconstructions", "fitted_samples", "prior_samples")]
-        cells += [_fmt(row["vgg_frechet"][kind], 2) for kind in ("reconstructions", "fitted_samples", "prior_samples")]
+        cells = [_fmt(row["ffd_x100"][kind], 2) for kind in IMAGE_SETS]
+        cells += [_fmt(row["vgg_frechet"][kind], 2) for kind in IMAGE_SETS]
         lines.append(f"| {row['label']} | " + " | ".join(cells) + " |")
     lines += ["", "Each FFD is a mean term (|mean gap|^2: the whole set shifted, as blur shifts every face the same "
               "way) plus a covariance term (spread and shape; between two sets of real photos this alone is "
@@ -246,7 +250,7 @@ def identity_realism_lines(section):
     for row in rows.values():
         if row is None or "ffd_x100_terms" not in row:
             continue
-        terms = [row["ffd_x100_terms"][kind] for kind in ("reconstructions", "fitted_samples", "prior_samples")]
+        terms = [row["ffd_x100_terms"][kind] for kind in IMAGE_SETS]
         cells = ["n/a" if term is None else f"{term['mean_term']:.2f} + {term['covariance_term']:.2f}"
                  for term in terms]
         lines.append(f"| {row['label']} | " + " | ".join(cells) + " |")

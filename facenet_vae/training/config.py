@@ -4,6 +4,7 @@ Flag names follow facenet's ``train_vae.py``. This module imports no TensorFlow:
 checked (``settings.check_choices`` and ``TrainConfig.validate``) before TensorFlow loads.
 """
 import dataclasses
+import math
 import os
 from typing import Optional
 
@@ -221,10 +222,10 @@ class TrainConfig:
                 continue
             name, equals, value = pair.partition("=")
             try:
-                weight = float(value)
+                weight = float(value) if equals else None
             except ValueError:
                 weight = None
-            if not equals or weight is None or not weight >= 0 or weight == float("inf"):
+            if weight is None or not (math.isfinite(weight) and weight >= 0):
                 raise ValueError(f"--feature_layer_weights: {pair.strip()!r} is not LAYER=WEIGHT with a weight >= 0")
             weights[resolve_layer_names(self.perceptual_model, [name])[0]] = weight
         if self.identity_weight:
