@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from facenet_vae.generation import attribute_vectors as attributes
+from facenet_vae.generation.attribute_directions import CONDITIONAL, DIFFERENCE
 from facenet_vae.generation.attribute_vectors import (MIN_FACES_PER_SIDE, AttributeVectors, ThinAttributeWarning,
                                                       attribute_index, attribute_vectors_from_latents,
                                                       compute_attribute_vectors, read_attribute_vectors_file,
@@ -38,7 +39,7 @@ def _example():
 
 def test_vector_is_mean_with_minus_mean_without():
     latent_vars, values = _example()
-    vectors = attribute_vectors_from_latents(latent_vars, values)
+    vectors = attribute_vectors_from_latents(latent_vars, values, method=DIFFERENCE)
     assert vectors.shape == (3, 4) and vectors.dtype == np.float32
     for k in range(3):
         expected = latent_vars[values[:, k] == 1].mean(0) - latent_vars[values[:, k] == -1].mean(0)
@@ -53,7 +54,8 @@ def test_attribute_without_negatives_has_nan_vector_and_a_clear_error_on_use(tmp
     values = np.array([[1, 1], [1, -1], [1, 1]], np.int8)
     vectors = attribute_vectors_from_latents(latent_vars, values)
     assert np.isnan(vectors[0]).all() and np.isfinite(vectors[1]).all()
-    path = write_attribute_vectors_file(tmp_path / "v.h5", latent_vars, values, ["Young", "Male"], vectors)
+    path = write_attribute_vectors_file(tmp_path / "v.h5", latent_vars, values, ["Young", "Male"], vectors,
+                                        method=CONDITIONAL)
     loaded = read_attribute_vectors_file(path)
     with pytest.raises(ValueError, match="'Young' has no vector"):
         loaded.vector("Young")
@@ -65,7 +67,7 @@ def test_compute_uses_the_encoder_mean_and_options():
     pixels[:, :, :, 0] = np.arange(5)[:, None, None] * 10
     values = np.array([[1], [1], [-1], [-1], [-1]], np.int8)
     vae = _FakeVae()
-    latent_vars, vectors = compute_attribute_vectors(vae, pixels, values, batch_size=2)
+    latent_vars, vectors = compute_attribute_vectors(vae, pixels, values, batch_size=2, method=DIFFERENCE)
     assert [n for n, _ in vae.calls] == [2, 2, 1] and not any(bn for _, bn in vae.calls)
     np.testing.assert_allclose(latent_vars[:, 0], np.arange(5) * 10)
     np.testing.assert_allclose(vectors[0, 0], 5.0 - 30.0)
@@ -95,7 +97,7 @@ def test_h5_layout_matches_facenet_and_round_trips(tmp_path):
     vectors = attribute_vectors_from_latents(latent_vars, values)
     filenames = [f"{i:06d}.jpg" for i in range(6)]
     path = write_attribute_vectors_file(tmp_path / "sub" / "attribute_vectors.h5", latent_vars, values, FIELDS,
-                                        vectors, filenames)
+                                        vectors, filenames, method=CONDITIONAL)
     with h5py.File(path, "r") as handle:
         assert set(handle.keys()) == {"latent_vars", "attributes", "fields", "attribute_vectors", "filenames"}
         assert handle["latent_vars"].shape == (6, 4)
@@ -111,6 +113,7 @@ def test_h5_layout_matches_facenet_and_round_trips(tmp_path):
     np.testing.assert_array_equal(loaded.attributes, values)
     np.testing.assert_array_equal(loaded.attribute_vectors, vectors)
     assert loaded.fields == FIELDS and loaded.filenames == filenames and loaded.latent_var_size == 4
+    assert loaded.method == CONDITIONAL
     assert not [p for p in (tmp_path / "sub").iterdir() if p.name != "attribute_vectors.h5"]  # no temp files
 
 
@@ -126,6 +129,7 @@ def test_reads_a_file_written_like_facenet(tmp_path):
         handle.create_dataset("attribute_vectors", data=vectors)
     loaded = read_attribute_vectors_file(path)
     assert loaded.fields == FIELDS and loaded.filenames is None
+    assert loaded.method == DIFFERENCE  # facenet's files record no method: theirs is the mean difference
     np.testing.assert_array_equal(loaded.attributes, values)
 
 
@@ -178,7 +182,8 @@ def test_not_hdf5_and_missing_file(tmp_path):
 def test_write_refuses_inconsistent_shapes(tmp_path):
     latent_vars, values = _example()
     with pytest.raises(ValueError, match=r"attribute_vectors has shape \(2, 4\), expected \(3, 4\)"):
-        write_attribute_vectors_file(tmp_path / "v.h5", latent_vars, values, FIELDS, np.zeros((2, 4)))
+        write_attribute_vectors_file(tmp_path / "v.h5", latent_vars, values, FIELDS, np.zeros((2, 4)),
+                                     method=DIFFERENCE)
     assert not list(tmp_path.iterdir())
 
 
@@ -248,7 +253,7 @@ def test_vectors_from_fewer_than_20_faces_on_a_side_warn_and_are_recorded(tmp_pa
     assert messages == ["attribute vector 'Bald' is built from 3 face(s) with it and 57 without (fewer than 20): "
                         "expect a noisy edit"]
     assert np.isfinite(vectors[0]).all()  # still computed: a warning, not an error
-    path = write_attribute_vectors_file(tmp_path / "v.h5", latent_vars, values, names, vectors)
+    path = write_attribute_vectors_file(tmp_path / "v.h5", latent_vars, values, names, vectors, method=CONDITIONAL)
     loaded = read_attribute_vectors_file(path)
     assert loaded.warnings == messages
     np.testing.assert_array_equal(loaded.face_counts, [[3, 57], [30, 30], [0, 60]])

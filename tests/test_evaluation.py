@@ -375,7 +375,7 @@ def test_cli_writes_report_and_figures(tmp_path, tiny_model_and_faces):
     completed = subprocess.run(
         [sys.executable, "-m", "facenet_vae.evaluate", f"--model={model_path}", "--dataset=npz",
          f"--data_dir={npz_path}", f"--output_dir={output_dir}", "--edit_sweep=", "--batch_size=64",
-         "--recalibrate_batch_norm", "--noidentity_metrics"],
+         "--recalibrate_batch_norm", "--noidentity_metrics", "--attribute_vector_method=difference"],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "PSNR" in completed.stdout
@@ -399,6 +399,10 @@ def test_cli_writes_report_and_figures(tmp_path, tiny_model_and_faces):
     assert result["model"]["vae_def"] == "dfc_vae" and result["model"]["latent_var_size"] == 8
     assert len(result["latent"]["kl_per_dimension"]) == 8
     assert 0 <= result["editing"]["Smiling"]["success_rate"] <= 1
+    # facenet's mean-difference vector, one flag away, named in the report and the summary.
+    assert result["editing"]["Smiling"]["attribute_vector_method"] == "difference"
+    assert "editing Smiling (difference vector, k=1): success" in completed.stdout
+    assert "minus mean without, facenet's attribute vector" in (output_dir / "report.md").read_text()
     assert result["reconstruction_stored_batch_norm"]["mse"] > 0
     # per_face.npz: what the report's means and standard errors are made of, face by face.
     assert result["per_face"] == "per_face.npz"
@@ -505,6 +509,7 @@ def test_identity_and_realism_rows_for_the_model_pca_and_real_photos(tmp_path, t
     assert real["num_faces"] == 40 and 0 <= real["rank1"]["mean"] <= 1 and real["verification_auc"] is not None
     smiling = section["edits"]["model"]["Smiling"]
     assert smiling["num_faces"] == result["editing"]["Smiling"]["num_faces"] and smiling["kept_ratio"] is not None
+    assert result["editing"]["Smiling"]["attribute_vector_method"] == "conditional"  # the default
     with np.load(tmp_path / "out" / "per_face.npz") as per_face:
         assert per_face["identity_cosine"].shape == per_face["rank1"].shape == (40,)
         assert per_face["identity_cosine"].mean() == pytest.approx(model["identity_cosine"]["mean"])

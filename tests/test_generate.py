@@ -11,6 +11,7 @@ import tensorflow as tf
 import facenet_vae
 from facenet_vae.training import run_folder
 from facenet_vae.generation import face_sets, latent_maths
+from facenet_vae.generation.attribute_directions import attribute_directions
 from facenet_vae.generation.attribute_vectors import read_attribute_vectors_file
 from facenet_vae.image_grid import CAPTION_HEIGHT
 from facenet_vae.generation.latent_maths import modify_latents
@@ -220,6 +221,10 @@ def test_attributes_then_list_then_modify(trained, synthetic_folder, tmp_path, c
     vectors = read_attribute_vectors_file(vectors_file)
     assert vectors.latent_vars.shape == (40, LATENT) and vectors.attribute_vectors.shape == (10, LATENT)
     assert vectors.filenames[:2] == ["000001.png", "000002.png"] and "Smiling" in vectors.fields
+    # The default: each attribute's gap with the other labelled attributes held fixed, recorded as such.
+    assert vectors.method == "conditional"
+    np.testing.assert_allclose(vectors.attribute_vectors, attribute_directions(
+        vectors.latent_vars, vectors.attributes, "conditional"), rtol=1e-4, atol=1e-5)
 
     run(GenerateOptions(mode="list_attributes", attribute_vectors_file=vectors_file))
     listing = capsys.readouterr().out
@@ -249,10 +254,16 @@ def test_attributes_then_list_then_modify(trained, synthetic_folder, tmp_path, c
 def test_attributes_from_the_synthetic_dataset_with_facenet_options(trained, tmp_path):
     written = run(GenerateOptions(mode="attributes", model=trained["run_dir"], output_dir=str(tmp_path),
                                   dataset="synthetic", num_images=48, training_batch_norm=True,
-                                  sample_latent=True, batch_size=16))
+                                  sample_latent=True, attribute_vector_method="difference", batch_size=16))
     assert written == [str(tmp_path / "attribute_vectors.h5")]
     vectors = read_attribute_vectors_file(written[0])
     assert vectors.latent_vars.shape == (48, LATENT)
+    # facenet's vectors: mean latent with the attribute minus mean without.
+    smiling = vectors.index("Smiling")
+    with_it = vectors.attributes[:, smiling] == 1
+    assert vectors.method == "difference"
+    np.testing.assert_allclose(vectors.attribute_vectors[smiling], vectors.latent_vars[with_it].mean(0)
+                               - vectors.latent_vars[~with_it].mean(0), rtol=1e-4, atol=1e-5)
     assert set(vectors.fields) >= {"Smiling", "Eyeglasses", "Male"}
 
 
@@ -292,7 +303,7 @@ def test_unknown_attribute_name_lists_the_valid_ones(trained, synthetic_folder, 
 def test_attribute_vectors_of_another_latent_size_are_refused(trained, tmp_path):
     from facenet_vae.generation.attribute_vectors import write_attribute_vectors_file
     path = write_attribute_vectors_file(tmp_path / "v.h5", np.zeros((2, 8)), np.array([[1], [-1]]), ["Smiling"],
-                                        np.ones((1, 8)))
+                                        np.ones((1, 8)), method="difference")
     with pytest.raises(ValueError, match=rf"v\.h5 has latent size 8, but the model has latent size {LATENT}"):
         run(_options(trained, tmp_path, mode="modify", attribute_vectors_file=str(path), image_indices=["0"]))
 

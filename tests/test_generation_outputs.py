@@ -59,7 +59,8 @@ def balanced_vectors(tmp_path_factory):
     values = np.where(np.arange(40)[:, None] % 2 == 0, 1, -1).astype(np.int8)
     vector = latents[values[:, 0] == 1].mean(0) - latents[values[:, 0] == -1].mean(0)
     path = tmp_path_factory.mktemp("vectors") / "attribute_vectors.h5"
-    return str(write_attribute_vectors_file(path, latents, values, ["Smiling"], vector[None]))
+    return str(write_attribute_vectors_file(path, latents, values, ["Smiling"], vector[None],
+                                             method="difference"))
 
 
 def _tile(grid, index, columns, captioned=True):
@@ -113,7 +114,7 @@ def test_modify_with_a_vector_of_few_faces_warns(model_file, tmp_path):
     values = -np.ones((30, 1), np.int8)
     values[0] = 1
     path = write_attribute_vectors_file(tmp_path / "thin.h5", latents, values, ["Bald"],
-                                        latents[:1] - latents[1:].mean(0))
+                                        latents[:1] - latents[1:].mean(0), method="difference")
     with pytest.warns(ThinAttributeWarning, match=r"'Bald' is built from 1 face\(s\) with it and 29 without"):
         run(GenerateOptions(mode="modify", model=model_file, output_dir=str(tmp_path), attribute="Bald",
                             attribute_vectors_file=str(path), image_indices=["3"], k_steps=2))

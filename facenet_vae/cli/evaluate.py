@@ -43,7 +43,8 @@ def summary_lines(result):
         lines.append(f"attributes: probe minus majority {gain:+.4f}")
     for name, row in (result.get("editing") or {}).items():
         if row.get("success_rate") is not None:
-            lines.append(f"editing {name}: success {row['success_rate']:.3f}, others unchanged "
+            lines.append(f"editing {name} ({row.get('attribute_vector_method', 'difference')} vector, "
+                         f"k={row['strength']:g}): success {row['success_rate']:.3f}, others unchanged "
                          f"{row['others_unchanged']:.3f} (flipped {1 - row['others_unchanged']:.3f})")
     return lines + identity_realism_lines(result.get("identity_realism"))
 

@@ -9,6 +9,8 @@ from typing import Optional
 
 from facenet_vae.data.sources import DATASETS
 from facenet_vae.evaluation.editing import DEFAULT_EDIT_STRENGTH
+from facenet_vae.generation.attribute_directions import (ATTRIBUTE_VECTOR_METHOD_HELP, ATTRIBUTE_VECTOR_METHODS,
+                                                         DEFAULT_ATTRIBUTE_VECTOR_METHOD)
 from facenet_vae.settings import check_choices, setting
 
 DEFAULT_PCA_COMPONENTS = 100
@@ -44,6 +46,9 @@ class EvaluationConfig:
     edit_sweep: list = setting(
         ["0.5", "2.0"], "Further strengths k reported beside --edit_strength (k = 0, a plain decode/re-encode "
         "round trip, is always reported).", group="evaluation")
+    attribute_vector_method: str = setting(DEFAULT_ATTRIBUTE_VECTOR_METHOD, "Editing: " + ATTRIBUTE_VECTOR_METHOD_HELP
+                                           + " Estimated on the training split's latent means.",
+                                           choices=ATTRIBUTE_VECTOR_METHODS, group="evaluation")
     color_attribute: str = setting("Smiling", "Attribute colouring the latent PCA figure.", group="evaluation")
     pca_components: int = setting(DEFAULT_PCA_COMPONENTS, "Principal components of the pixel baseline.",
                                   group="evaluation", minimum=1)

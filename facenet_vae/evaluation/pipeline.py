@@ -207,7 +207,8 @@ def _editing_section(config, vae, data, names, held_mean, train_mean, classifier
     # Thin vectors are not warned about here: the report's tables give every attribute's face counts.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ThinAttributeWarning)
-        vectors = attribute_vectors_from_latents(train_mean, data.train_attributes)
+        vectors = attribute_vectors_from_latents(train_mean, data.train_attributes,
+                                                 method=config.attribute_vector_method)
     result["editing"], edits = {}, {}
 
     def decode(z):
@@ -230,6 +231,7 @@ def _editing_section(config, vae, data, names, held_mean, train_mean, classifier
                                       strength=config.edit_strength, batch_size=config.batch_size, names=names,
                                       sweep=config.edit_sweep)
         row["attribute_vector_norm"] = float(np.linalg.norm(vectors[index]))
+        row["attribute_vector_method"] = config.attribute_vector_method
         edits[name] = (without, held_mean[without] + config.edit_strength * vectors[index][None, :])
         if len(without):
             shown = without[:8]

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 from facenet_vae.atomic_files import atomic_write
+from facenet_vae.generation.attribute_directions import DIFFERENCE, VECTOR_DESCRIPTIONS
 
 # The image sets of the Fréchet columns, in column order: identity_realism.SAMPLE_KINDS, spelt out here
 # because importing that module loads TensorFlow, which writing a report does not need.
@@ -137,8 +138,10 @@ def _editing_lines(report):
     if not editing:
         lines += [report.get("editing_note", "No attributes were given, so no editing was measured."), ""]
     else:
-        lines += ["Held-out faces without the attribute are edited as `z + k * v` (v: mean latent of training faces "
-                  "with the attribute minus mean without, facenet's attribute vector), decoded, re-encoded and "
+        methods = sorted({row.get("attribute_vector_method", DIFFERENCE) for row in editing.values()})
+        lines += ["Held-out faces without the attribute are edited as `z + k * v` (v: "
+                  + "; ".join(VECTOR_DESCRIPTIONS[method] for method in methods)
+                  + "), decoded, re-encoded and "
                   "labelled by the latent classifiers above. *Success*: now predicted to have the attribute. "
                   "*Others unchanged*: other attributes' predicted labels equal to those of the unedited code. "
                   "The round-trip columns decode and re-encode without any edit (k = 0).", "",

@@ -1,4 +1,8 @@
-"""facenet's attribute vectors: mean latent of faces with an attribute minus mean of faces without it.
+"""facenet's attribute vectors file: each attribute's latent direction, with the latents it came from.
+
+The vectors are estimated by ``attribute_directions`` (``conditional`` by default; facenet's
+``difference``, mean latent with the attribute minus mean without, is one flag away); the file
+records which in its HDF5 attribute ``method`` (absent in facenet's files: ``difference``).
 
 The HDF5 file keeps facenet's ``calculate_attribute_vectors.py`` layout, so files move both ways:
 
@@ -8,7 +12,7 @@ dataset            shape          contents
 latent_vars        (N, L)         float32 latent vector of each image (facenet: float64)
 attributes         (N, K)         int8 attribute values in {-1, 1} (facenet: float64)
 fields             (K,)           attribute names, bytes strings (CelebA spelling)
-attribute_vectors  (K, L)         float32 ``mean(latent | +1) - mean(latent | -1)``
+attribute_vectors  (K, L)         float32 direction per attribute (facenet: ``mean(latent | +1) - mean(latent | -1)``)
 filenames          (N,)           bytes strings; absent in facenet's files (optional on read)
 ================== ============== ===================================================
 
@@ -28,6 +32,8 @@ from absl import logging
 
 from facenet_vae.atomic_files import atomic_path
 from facenet_vae.data.errors import DataWarning
+from facenet_vae.generation.attribute_directions import (DEFAULT_ATTRIBUTE_VECTOR_METHOD, DIFFERENCE,
+                                                         attribute_directions, check_method, defined_columns)
 
 REQUIRED_DATASETS = ("latent_vars", "attributes", "fields", "attribute_vectors")
 MIN_FACES_PER_SIDE = 20
@@ -47,6 +53,7 @@ class AttributeVectors:
     filenames: list = None
     path: str = None
     warnings: list = dataclasses.field(default_factory=list)
+    method: str = DIFFERENCE
 
     @property
     def face_counts(self):
@@ -120,8 +127,8 @@ def thin_attribute_messages(names, attributes):
     return [message for message in messages if message]
 
 
-def attribute_vectors_from_latents(latent_vars, attributes, names=None):
-    """Return float32 (K, L): for each attribute, mean latent of rows with +1 minus mean of rows with -1.
+def attribute_vectors_from_latents(latent_vars, attributes, names=None, method=DEFAULT_ATTRIBUTE_VECTOR_METHOD):
+    """Return float32 (K, L): each attribute's vector by ``method`` (see ``attribute_directions``).
 
     An attribute with no +1 rows or no -1 rows has no defined vector and gets NaN (logged, by its
     name when ``names`` are given); one with fewer than MIN_FACES_PER_SIDE on a side warns.
@@ -131,15 +138,11 @@ def attribute_vectors_from_latents(latent_vars, attributes, names=None):
     if latent_vars.ndim != 2 or attributes.ndim != 2 or len(latent_vars) != len(attributes):
         raise ValueError(f"latent_vars {latent_vars.shape} and attributes {attributes.shape} must be (N, L) "
                          f"and (N, K) with the same N")
-    vectors = np.full((attributes.shape[1], latent_vars.shape[1]), np.nan, np.float32)
-    for k in range(attributes.shape[1]):
-        pos = attributes[:, k] == 1
-        neg = attributes[:, k] == -1
-        if pos.any() and neg.any():
-            vectors[k] = latent_vars[pos].mean(0) - latent_vars[neg].mean(0)
-        else:
-            logging.warning("attribute %s has %d images with it and %d without; its vector is NaN (undefined)",
-                            names[k] if names is not None else f"column {k}", int(pos.sum()), int(neg.sum()))
+    vectors = attribute_directions(latent_vars, attributes, method).astype(np.float32)
+    for k in np.flatnonzero(~defined_columns(attributes)):
+        logging.warning("attribute %s has %d images with it and %d without; its vector is NaN (undefined)",
+                        names[k] if names is not None else f"column {k}", int((attributes[:, k] == 1).sum()),
+                        int((attributes[:, k] == -1).sum()))
     labels = names if names is not None else [f"column {k}" for k in range(attributes.shape[1])]
     for message in thin_attribute_messages(labels, attributes):
         warnings.warn(message, ThinAttributeWarning, stacklevel=2)
@@ -181,7 +184,7 @@ def _batches(images, batch_size):
 
 
 def compute_attribute_vectors(vae, images, attributes=None, batch_size=128, use_training_batch_norm=False,
-                              sample=False, seed=666, names=None):
+                              sample=False, seed=666, names=None, method=DEFAULT_ATTRIBUTE_VECTOR_METHOD):
     """Return ``(latent_vars (N, L), attribute_vectors (K, L))``, both float32, for a face set.
 
     ``vae`` is a ``LoadedVae``; ``images`` uint8/float pixels (N, H, W, 3), an iterable of such
@@ -189,8 +192,10 @@ def compute_attribute_vectors(vae, images, attributes=None, batch_size=128, use_
     ``attributes`` (N, K) in {-1, 1}; with ``attributes=None`` the Dataset yields
     ``(pixels, attributes)`` pairs instead.
     facenet encoded with training-mode batch norm and a sampled latent; both are options here,
-    the defaults being inference-mode batch norm and the posterior mean. ``names`` only label log lines.
+    the defaults being inference-mode batch norm and the posterior mean. ``names`` only label log lines;
+    ``method`` is how the vectors are estimated (``attribute_directions``).
     """
+    check_method(method)
     if attributes is not None:
         _check_attribute_values(attributes)
     rng = np.random.default_rng(seed)
@@ -212,7 +217,7 @@ def compute_attribute_vectors(vae, images, attributes=None, batch_size=128, use_
         raise ValueError(f"{len(latent_vars)} images were encoded but {len(attributes)} attribute rows were given")
     if not len(latent_vars):
         raise ValueError("no images to encode")
-    return latent_vars.astype(np.float32), attribute_vectors_from_latents(latent_vars, attributes, names)
+    return latent_vars.astype(np.float32), attribute_vectors_from_latents(latent_vars, attributes, names, method)
 
 
 def _as_bytes(strings):
@@ -221,8 +226,11 @@ def _as_bytes(strings):
     return np.array(encoded, dtype=f"S{max([len(e) for e in encoded] + [1])}")
 
 
-def write_attribute_vectors_file(path, latent_vars, attributes, fields, attribute_vectors, filenames=None):
+def write_attribute_vectors_file(path, latent_vars, attributes, fields, attribute_vectors, filenames=None, *,
+                                 method):
     """Write facenet's attribute vectors HDF5 (plus ``filenames``) atomically; returns ``path``.
+
+    ``method`` names how ``attribute_vectors`` were estimated; it is kept in the HDF5 attribute ``method``.
 
     Shapes are checked first: latent_vars (N, L), attributes (N, K), fields (K,),
     attribute_vectors (K, L), filenames (N,).
@@ -253,6 +261,7 @@ def write_attribute_vectors_file(path, latent_vars, attributes, fields, attribut
             if filenames is not None:
                 handle.create_dataset("filenames", data=_as_bytes(filenames))
             handle.attrs["warnings"] = thin_attribute_messages(fields, attributes)
+            handle.attrs["method"] = check_method(method)
     return path
 
 
@@ -284,6 +293,8 @@ def read_attribute_vectors_file(path):
         attribute_vectors = np.asarray(handle["attribute_vectors"][()], np.float32)
         filenames = _decode_strings(handle["filenames"][()]) if "filenames" in handle else None
         recorded_warnings = _decode_strings(handle.attrs["warnings"]) if "warnings" in handle.attrs else []
+        method = handle.attrs.get("method", DIFFERENCE)
+        method = method.decode("utf-8") if isinstance(method, bytes) else str(method)
 
     def bad(dataset, message):
         return ValueError(f"attribute vectors file {path}: dataset {dataset} {message}")
@@ -300,4 +311,4 @@ def read_attribute_vectors_file(path):
     if filenames is not None and len(filenames) != len(latent_vars):
         raise bad("filenames", f"has {len(filenames)} entries, expected {len(latent_vars)}")
     return AttributeVectors(latent_vars, attributes.astype(np.int8), fields, attribute_vectors, filenames, path,
-                            recorded_warnings)
+                            recorded_warnings, method)

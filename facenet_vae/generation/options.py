@@ -8,6 +8,8 @@ import dataclasses
 from typing import Optional
 
 from facenet_vae.data.sources import DATASETS
+from facenet_vae.generation.attribute_directions import (ATTRIBUTE_VECTOR_METHOD_HELP, ATTRIBUTE_VECTOR_METHODS,
+                                                         DEFAULT_ATTRIBUTE_VECTOR_METHOD)
 from facenet_vae.generation.latent_distribution import SAMPLE_SOURCES
 from facenet_vae.generation.latent_maths import INTERPOLATIONS
 from facenet_vae.settings import setting
@@ -72,6 +74,9 @@ class GenerateOptions:
                                         "(off: the moving averages).", group="generation")
     sample_latent: bool = setting(False, "attributes: store sampled latents mean + eps * std, as facenet did "
                                   "(off: the mean).", group="generation")
+    attribute_vector_method: str = setting(DEFAULT_ATTRIBUTE_VECTOR_METHOD, "attributes: "
+                                           + ATTRIBUTE_VECTOR_METHOD_HELP, choices=ATTRIBUTE_VECTOR_METHODS,
+                                           group="generation")
     attribute: str = setting("Smiling", "modify: attribute name (e.g. Smiling) or index.", group="generation")
     image_indices: Optional[list] = setting(None, "modify: rows (numbers, or file names in its filenames) of the "
                                             "attribute vectors file to edit; unset: the first --num_images rows "

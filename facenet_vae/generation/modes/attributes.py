@@ -10,13 +10,14 @@ from facenet_vae.data.images import undecodable_files_error
 from facenet_vae.data.sources import open_source
 from facenet_vae.data.synthetic import ATTRIBUTE_NAMES as SYNTHETIC_ATTRIBUTE_NAMES
 from facenet_vae.generation import attribute_vectors
+from facenet_vae.generation.attribute_directions import DEFAULT_ATTRIBUTE_VECTOR_METHOD
 from facenet_vae.generation.options import SYNTHETIC_ATTRIBUTE_IMAGES
 from facenet_vae.generation.paths import attribute_vectors_file_of
 
 
 def calculate_attribute_vectors(vae, face_set, output_file, batch_size=128, training_batch_norm=False,
-                                sample=False, seed=666):
-    """Encode a face set, compute its attribute vectors and write them (facenet's HDF5 layout) to ``output_file``.
+                                sample=False, seed=666, method=DEFAULT_ATTRIBUTE_VECTOR_METHOD):
+    """Encode a face set, compute its attribute vectors by ``method`` and write them (facenet's HDF5 layout).
 
     Returns ``[output_file]``. Unreadable image files raise DataError naming them. Vectors built from
     fewer than ``attribute_vectors.MIN_FACES_PER_SIDE`` faces on a side warn and are recorded in the file.
@@ -24,17 +25,18 @@ def calculate_attribute_vectors(vae, face_set, output_file, batch_size=128, trai
     try:
         latent_vars, vectors = attribute_vectors.compute_attribute_vectors(
             vae, face_set.images, face_set.attributes, batch_size=batch_size,
-            use_training_batch_norm=training_batch_norm, sample=sample, seed=seed, names=face_set.names)
+            use_training_batch_norm=training_batch_norm, sample=sample, seed=seed, names=face_set.names,
+            method=method)
     except tf.errors.OpError as error:
         if face_set.paths:
             raise (undecodable_files_error(face_set.paths) or DataError(
                 f"could not read the images of {face_set.description}: {error.message.splitlines()[0]}")) from None
         raise
     attribute_vectors.write_attribute_vectors_file(output_file, latent_vars, face_set.attributes, face_set.names,
-                                                   vectors, face_set.filenames)
-    logging.info("attributes: encoded %s with %s batch norm and the %s latent; wrote %d attribute vectors of "
+                                                   vectors, face_set.filenames, method=method)
+    logging.info("attributes: encoded %s with %s batch norm and the %s latent; wrote %d %s attribute vectors of "
                  "size %d to %s", face_set.description, "training-mode" if training_batch_norm else "inference-mode",
-                 "sampled" if sample else "mean", len(face_set.names), vectors.shape[1], output_file)
+                 "sampled" if sample else "mean", len(face_set.names), method, vectors.shape[1], output_file)
     return [output_file]
 
 
@@ -47,7 +49,8 @@ def run(vae, options, output_dir):
     face_set = source.labelled_faces(vae.framing, split=options.split, num_images=num_images,
                                      batch_size=options.batch_size, seed=options.seed)
     return calculate_attribute_vectors(vae, face_set, attribute_vectors_file_of(options), options.batch_size,
-                                       options.training_batch_norm, options.sample_latent, options.seed)
+                                       options.training_batch_norm, options.sample_latent, options.seed,
+                                       options.attribute_vector_method)
 
 
 def list_attribute_names(names):
