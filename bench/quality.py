@@ -6,7 +6,7 @@
 For each objective of ``OBJECTIVES`` named by ``--configs`` (``plain``: KL + 0.5 x squared error in
 facenet's normalised space, per sample; ``facenet_fixed``: KL + 0.5 x FaceNet-stem feature error, per
 sample, the stem fed (pixels - 127.5) / 128 as the peer feeds it; ``dfc`` (the recipe), ``facenet``
-(facenet's own, the stem fed normalised images), ``dfc_fixed``, ``vgg123``, ``dfc_embedding``, ``dfc_adversarial``:
+(facenet's own, the stem fed normalised images), ``dfc_fixed``, ``vgg123``, ``dfc_embedding``, ``dfc_deep``, ``dfc_adversarial``:
 objectives the peer has no mode for, which train ours only; default plain, dfc, facenet,
 facenet_fixed) trains in one run, on the 3,720 partition-0 faces of the CelebA subset, with the same
 steps, batch and seed:

@@ -60,6 +60,11 @@ OBJECTIVES = {
         lambda: {**_facenet_objective(**RECIPE)(), "perceptual_weights": "imagenet",
                  "loss_features": ",".join(FACENET_STEM_LAYERS + ("embedding",))}, None,
         "the DFC recipe plus facenet-msceleb's embedding (1 - cosine) beside its stem"),
+    "dfc_deep": Objective(
+        lambda: {**_facenet_objective(**RECIPE)(), "perceptual_weights": "imagenet", "identity_weight": 1e5,
+                 "feature_layer_weights": "Block35_5=10,Mixed_6a=10"}, None,
+        "the shipped model's last stage in one go: the DFC recipe on facenet-msceleb's stem, its embedding "
+        "(identity_weight 100,000) and its Block35_5 and Mixed_6a features (10 each)"),
     "dfc_adversarial": Objective(
         _facenet_objective(**RECIPE, adversarial_weight=1000.0, adversarial_start_step=200), None,
         "the DFC recipe plus a patch discriminator's hinge term (weight 1,000; the discriminator alone for 200 steps)"),
