@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 
-IMAGE_SETS = ("reconstructions", "fitted_samples", "prior_samples")
+from facenet_vae.evaluation.image_sets import IMAGE_SETS
 
 
 def identity_figures(row):

@@ -11,11 +11,11 @@ from typing import Optional
 import numpy as np
 
 from facenet_vae.evaluation import identity, metrics
+from facenet_vae.evaluation.image_sets import IMAGE_SETS
 from facenet_vae.evaluation.realism import frechet_distance, frechet_terms
 
 # FaceNet embeddings are unit vectors, so their Fréchet distance is small; it is reported x100.
 FFD_SCALE = 100.0
-SAMPLE_KINDS = ("reconstructions", "fitted_samples", "prior_samples")
 REAL_PHOTOS = "real_photos"
 
 
@@ -158,7 +158,7 @@ def _real_photo_row(originals, identities, embeddings, features, judges, replica
     gallery_exclusion = np.arange(len(originals))[None, :] == photos[:, None]
     cells, arrays = _identity_columns(embeddings[faces], embeddings[photos], identities[faces], excluded_pairs,
                                       (embeddings, identities, gallery_exclusion), replicates, seed)
-    ffd = {kind: None for kind in SAMPLE_KINDS}
+    ffd = {kind: None for kind in IMAGE_SETS}
     vgg, ffd_terms = dict(ffd), dict(ffd)
     ffd_terms["reconstructions"] = _ffd_terms(embeddings[photos], embeddings)
     ffd["reconstructions"] = sum(ffd_terms["reconstructions"].values())

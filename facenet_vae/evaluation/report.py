@@ -5,11 +5,8 @@ import os
 
 import numpy as np
 from facenet_vae.atomic_files import atomic_write
+from facenet_vae.evaluation.image_sets import IMAGE_SETS
 from facenet_vae.generation.attribute_directions import DIFFERENCE, VECTOR_DESCRIPTIONS
-
-# The image sets of the Fréchet columns, in column order: identity_realism.SAMPLE_KINDS, spelt out here
-# because importing that module loads TensorFlow, which writing a report does not need.
-IMAGE_SETS = ("reconstructions", "fitted_samples", "prior_samples")
 
 
 def json_safe(value):
