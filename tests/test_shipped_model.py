@@ -39,6 +39,7 @@ def test_the_shipped_model_loads_with_its_framing_and_40_attribute_vectors(shipp
     assert shipped.framing_recorded and shipped.framing == training_framing("npz", 64)
     assert vectors.fields == list(CELEBA_ATTRIBUTE_NAMES)
     assert vectors.attribute_vectors.shape == (40, 100) and np.isfinite(vectors.attribute_vectors).all()
+    assert vectors.method == "conditional"  # each attribute with the others held fixed (generate.py's default)
     total = sum(path.stat().st_size for path in SHIPPED.iterdir() if path.is_file())
     assert total <= MAX_MEGABYTES * 2 ** 20, f"{total / 2 ** 20:.1f} MB"
     card = (SHIPPED / "MODEL_CARD.md").read_text(encoding="utf-8")
