@@ -83,12 +83,6 @@ class TrainConfig:
         None, "Comma-separated LAYER=WEIGHT pairs, e.g. Mixed_6a=10: feature layers weighted by their own factor "
         "instead of --beta; they join --loss_features (facenet has none). Deeper facenet-msceleb layers compare "
         "the parts of a face (eyes, nose, mouth) where the stem compares edges.", group="objective")
-    feature_jitter: int = setting(
-        0, "Shift each step's faces and reconstructions by the same random offset of up to this many pixels "
-        "(edges reflected) before the feature network sees them (facenet: 0). Strided feature layers sample a "
-        "face on a fixed grid and cannot see a pattern at their pitch between their samples; the shift moves "
-        "that blind spot, so the decoder is not free to draw a faint grid there (docs/training.md).",
-        group="objective", minimum=0)
     adversarial_weight: float = setting(
         0.0, "Weight of an adversarial term: a spectrally normalised patch discriminator, trained alongside on the "
         "hinge loss, judges real faces against reconstructions (facenet has none; 0 leaves it out). It pays the "
@@ -183,17 +177,11 @@ class TrainConfig:
             self.feature_layers()
         elif self.feature_layer_weights:
             raise ValueError("--feature_layer_weights needs --reconstruction_loss_type=PERCEPTUAL")
-        elif self.feature_jitter:
-            raise ValueError("--feature_jitter needs --reconstruction_loss_type=PERCEPTUAL (it shifts what the "
-                             "feature network sees)")
         if self.identity_weight and (self.reconstruction_loss_type != "PERCEPTUAL"
                                      or self.perceptual_model != "facenet"):
             raise ValueError("--identity_weight needs --reconstruction_loss_type=PERCEPTUAL with "
                              "--perceptual_model=facenet (the embedding is facenet-msceleb's)")
         if self.feature_target == "crop":
-            if self.feature_jitter:
-                raise ValueError("--feature_jitter shifts model-size faces; it does not combine with "
-                                 "--feature_target=crop")
             if self.reconstruction_loss_type != "PERCEPTUAL" or self.perceptual_model != "facenet":
                 raise ValueError("--feature_target=crop needs --reconstruction_loss_type=PERCEPTUAL with "
                                  "--perceptual_model=facenet (the VGG networks take model-size images)")

@@ -1,10 +1,7 @@
 """The DFC-VAE objective: ``alfa * KL + beta * feature term + pixel_weight * pixel term``.
 
 Layers named in ``feature_weights`` (the identity term: facenet-msceleb's embedding) are weighted by
-their own factor instead of ``beta``. With ``feature_jitter`` J > 0, the face and its reconstruction
-are both shifted by the same offset of up to J pixels (reflected at the edges) before the feature
-network sees them: its strided layers sample the face on a fixed grid, blind to a pattern at their
-pitch that sits between their samples, and a step-to-step shift moves that blind spot.
+their own factor instead of ``beta``.
 
 An ``Objective`` holds the weights, the reduction and the frozen feature network, and names the
 terms a training step reports (``term_names``). It is a plain object, not a Keras layer: the
@@ -29,7 +26,7 @@ class Objective:
     """
 
     def __init__(self, alfa=1.0, beta=0.5, pixel_weight=0.0, reduction="sum", feature_network=None,
-                 pixel_space="pixels", feature_weights=None, feature_jitter=0):
+                 pixel_space="pixels", feature_weights=None):
         if reduction not in REDUCTIONS:
             raise ValueError(f"Unknown loss reduction {reduction!r}; choose one of {REDUCTIONS}")
         if pixel_space not in PIXEL_SPACES:
@@ -41,9 +38,6 @@ class Objective:
         self.reduction = reduction
         self.feature_network = feature_network
         self.feature_weights = {name: float(weight) for name, weight in (feature_weights or {}).items()}
-        if int(feature_jitter) < 0:
-            raise ValueError(f"feature_jitter must be 0 or more pixels, got {feature_jitter}")
-        self.feature_jitter = int(feature_jitter)
         unknown = set(self.feature_weights) - set(self.feature_layer_names)
         if unknown:
             raise ValueError(f"feature weights for layers the feature network lacks: {sorted(unknown)}")
@@ -59,16 +53,12 @@ class Objective:
         return [TOTAL, "kl_loss", "reconstruction_loss", "pixel_loss"] + [
             f"{name}_loss" for name in self.feature_layer_names]
 
-    def terms(self, images, reconstruction, mean, log_variance, global_batch_size=None, feature_targets=None,
-              feature_shift=None):
+    def terms(self, images, reconstruction, mean, log_variance, global_batch_size=None, feature_targets=None):
         """Return ``{term name: float32 scalar}`` for one (replica's share of a) batch; ``loss`` is the total.
 
         ``global_batch_size``: the batch over all replicas, so that replicas' terms add up to the
         single-device objective (default: this batch's size). ``feature_targets``: the images whose
         features the reconstruction's are compared with (facenet's full-size crops), else ``images``.
-        ``feature_shift``: int32 (row, column) start of the window cut from the images padded by
-        ``feature_jitter`` on each side, each in [0, 2 * feature_jitter] (``feature_jitter`` is no shift);
-        None, or ``feature_jitter`` 0, shifts nothing.
         """
         terms = {"kl_loss": losses.kl_loss(mean, log_variance, global_batch_size),
                  "pixel_loss": losses.pixel_loss(images, reconstruction, self.reduction, global_batch_size,
@@ -77,12 +67,9 @@ class Objective:
         if self.feature_network is not None:
             # The target's features need no gradient: computed forward-only, so the feature
             # network's backward pass runs over the reconstruction alone.
-            targets = ops.cast(images if feature_targets is None else feature_targets, "float32")
-            compared = ops.cast(reconstruction, "float32")
-            if self.feature_jitter and feature_shift is not None:
-                targets, compared = (self._shifted(x, feature_shift) for x in (targets, compared))
-            target_features = self.feature_network(ops.stop_gradient(targets))
-            reconstructed_features = self.feature_network(compared)
+            targets = images if feature_targets is None else feature_targets
+            target_features = self.feature_network(ops.stop_gradient(ops.cast(targets, "float32")))
+            reconstructed_features = self.feature_network(ops.cast(reconstruction, "float32"))
             for name in self.feature_layer_names:
                 term = losses.feature_loss(ops.stop_gradient(target_features[name]), reconstructed_features[name],
                                            self.reduction, global_batch_size)
@@ -91,14 +78,6 @@ class Objective:
         terms["reconstruction_loss"] = reconstruction_term
         terms[TOTAL] = self.alfa * terms["kl_loss"] + terms["reconstruction_loss"]
         return terms
-
-    def _shifted(self, images, shift):
-        """Return ``images`` moved by ``shift - feature_jitter`` pixels (rows, columns), edges reflected."""
-        jitter = self.feature_jitter
-        padded = ops.pad(images, [[0, 0], [jitter, jitter], [jitter, jitter], [0, 0]], mode="reflect")
-        shape = ops.shape(images)
-        start = ops.concatenate([ops.zeros((1,), "int32"), ops.cast(shift, "int32"), ops.zeros((1,), "int32")])
-        return ops.slice(padded, start, shape)
 
     def per_image(self, values, batch_size):
         """Return reported terms (``{name: float}``, summed over ``batch_size`` images) as per-image values.
@@ -122,5 +101,4 @@ class Objective:
             parts += [f"{weight} * {name}" for name, weight in self.feature_weights.items()]
         if self.pixel_weight or self.feature_network is None:
             parts.append(f"{self.pixel_weight} * pixel" + (" (normalized)" if self.pixel_space == "normalized" else ""))
-        jitter = f", features of faces shifted by up to {self.feature_jitter} px" if self.feature_jitter else ""
-        return f"{' + '.join(parts)} ({self.reduction} over batch{jitter})"
+        return f"{' + '.join(parts)} ({self.reduction} over batch)"

@@ -45,8 +45,7 @@ def make_objective(config, image_size):
     """Return the configured ``Objective`` (with its feature network for PERCEPTUAL runs)."""
     config.resolve_objective()
     return Objective(config.alfa, config.beta, config.pixel_weight, config.loss_reduction,
-                     make_feature_extractor(config, image_size), config.pixel_space, config.feature_weights(),
-                     config.feature_jitter)
+                     make_feature_extractor(config, image_size), config.pixel_space, config.feature_weights())
 
 
 def make_adversary(config, image_size):

@@ -52,7 +52,7 @@ class VaeTrainer(keras.Model):
             latent = self.vae.sample_latent(mean, log_variance, noise=self._latent_noise(mean))
             reconstruction = self.vae.decode(latent, training=True)
             terms = self.objective.terms(images, reconstruction, mean, log_variance, _global_batch_size(images),
-                                         feature_targets=targets, feature_shift=self._feature_shift())
+                                         feature_targets=targets)
             if self.adversary is not None:
                 terms[GENERATOR_TERM] = self.adversary.generator_term(reconstruction, _global_batch_size(images))
                 weight = self.adversary.weight_at(self.optimizer.iterations)
@@ -92,19 +92,6 @@ class VaeTrainer(keras.Model):
         seed = tf.stack([tf.constant(self.sampling_seed, tf.int64), tf.cast(self.optimizer.iterations, tf.int64)])
         noise = tf.random.stateless_normal(tf.stack([local * replicas, tf.shape(mean)[1]]), seed=seed)
         return noise[replica * local:(replica + 1) * local]
-
-    def _feature_shift(self):
-        """Return this step's int32 (row, column) window start for ``objective.feature_jitter``, or None without it.
-
-        Drawn statelessly from (seed, step), like the latent noise (from a folded-in seed): the same on
-        every replica and after a resume.
-        """
-        jitter = self.objective.feature_jitter
-        if not jitter:
-            return None
-        seed = tf.stack([tf.constant(self.sampling_seed, tf.int64), tf.cast(self.optimizer.iterations, tf.int64)])
-        seed = tf.random.experimental.stateless_fold_in(seed, 1)
-        return tf.random.stateless_uniform([2], seed=seed, minval=0, maxval=2 * jitter + 1, dtype=tf.int32)
 
     def _update_trackers(self, terms, only_if_finite=False):
         # Each replica's terms are its share of the global objective; scale them back up for the
