@@ -22,6 +22,7 @@ import sys
 from facenet_vae.cli.console import EXIT_OK, parse_settings, run_tool
 from facenet_vae.evaluation.config import EvaluationConfig
 from facenet_vae.evaluation.report import plus_minus
+from facenet_vae.generation.attribute_directions import DIFFERENCE
 
 TOOL = "facenet-vae-evaluate"
 
@@ -43,7 +44,7 @@ def summary_lines(result):
         lines.append(f"attributes: probe minus majority {gain:+.4f}")
     for name, row in (result.get("editing") or {}).items():
         if row.get("success_rate") is not None:
-            lines.append(f"editing {name} ({row.get('attribute_vector_method', 'difference')} vector, "
+            lines.append(f"editing {name} ({row.get('attribute_vector_method', DIFFERENCE)} vector, "
                          f"k={row['strength']:g}): success {row['success_rate']:.3f}, others unchanged "
                          f"{row['others_unchanged']:.3f} (flipped {1 - row['others_unchanged']:.3f})")
     return lines + identity_realism_lines(result.get("identity_realism"))

@@ -98,8 +98,7 @@ def evaluate_identity_realism(judges, originals, identities, candidates, seed=0,
         gallery = (original_embeddings, all_identities, None)
         cells, arrays = _identity_columns(original_embeddings, reconstructed, all_identities, None, gallery,
                                           replicates, seed)
-        images = {"reconstructions": candidate.reconstructions, "fitted_samples": candidate.fitted_samples,
-                  "prior_samples": candidate.prior_samples}
+        images = {kind: getattr(candidate, kind) for kind in IMAGE_SETS}
         ffd, ffd_terms, vgg = _frechet_columns(original_embeddings, original_features, judges.embed,
                                                judges.features, images, embedded={"reconstructions": reconstructed})
         arrays["lpips"] = judges.perceptual_distance(originals, candidate.reconstructions)

@@ -73,7 +73,7 @@ def conditional_directions(latent_vars, attributes):
     effects = 2.0 * coefficients
     lengths = np.linalg.norm(effects, axis=1, keepdims=True)
     target = np.linalg.norm(difference[defined], axis=1, keepdims=True)
-    vectors[defined] = np.where(lengths > 0, effects * target / np.where(lengths > 0, lengths, 1.0), 0.0)
+    vectors[defined] = effects * np.divide(target, lengths, out=np.zeros_like(lengths), where=lengths > 0)
     return vectors
 
 

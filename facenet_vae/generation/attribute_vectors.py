@@ -139,10 +139,10 @@ def attribute_vectors_from_latents(latent_vars, attributes, names=None, method=D
         raise ValueError(f"latent_vars {latent_vars.shape} and attributes {attributes.shape} must be (N, L) "
                          f"and (N, K) with the same N")
     vectors = attribute_directions(latent_vars, attributes, method).astype(np.float32)
+    counts = face_counts(attributes)
     for k in np.flatnonzero(~defined_columns(attributes)):
         logging.warning("attribute %s has %d images with it and %d without; its vector is NaN (undefined)",
-                        names[k] if names is not None else f"column {k}", int((attributes[:, k] == 1).sum()),
-                        int((attributes[:, k] == -1).sum()))
+                        names[k] if names is not None else f"column {k}", *counts[k])
     labels = names if names is not None else [f"column {k}" for k in range(attributes.shape[1])]
     for message in thin_attribute_messages(labels, attributes):
         warnings.warn(message, ThinAttributeWarning, stacklevel=2)
