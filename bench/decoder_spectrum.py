@@ -2,12 +2,13 @@
 
     python bench/decoder_spectrum.py --models=OLD.keras,checkpoints/celeba64/model.keras
 
-For each model, the held-out faces' latent means are decoded one block at a time; every block
-output with that frequency (at least 2 x cycles pixels a side) gets the peak ratio at ``--cycles`` (cycles per face): the mean power
-spectrum there (averaged over images and channels) over the mean of the frequencies ``RING`` bins
-around it (wrapping past the Nyquist frequency). 1 is no peak; the photos' own ratio is printed as the reference. The default (14, 13) is
-where the shipped model's faint grid sits (docs/training.md, "Deeper FaceNet layers"): the copy of
-the faces' broad shape that nearest-neighbour upsampling from 16x16 to 32x32 makes 16 cycles away.
+For each model, the held-out faces' latent means are decoded one block at a time. Every block
+output that holds the frequency ``--cycles`` (cycles per face; at most half its side) gets its peak
+ratio there: the mean power spectrum (over images and channels) at that frequency over the mean of
+the frequencies ``RING`` bins around it, wrapping past the Nyquist frequency. 1 is no peak; the
+photos' own ratio is printed as the reference. The default (14, 13) is where the shipped model's
+faint grid sits (docs/training.md, "Deeper FaceNet layers"): the copy of the faces' broad shape
+that nearest-neighbour upsampling from 16x16 to 32x32 makes 16 cycles away.
 """
 import os
 import pathlib
